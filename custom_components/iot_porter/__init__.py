@@ -1,0 +1,119 @@
+"""IoT Porter: door counter and door display for an Adafruit MagTag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+import voluptuous as vol
+
+from .const import ATTR_DEVICE_ID, DOMAIN, SERVICE_RESET_COUNTER
+from .coordinator import PorterCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.SENSOR,
+)
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+RESET_COUNTER_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+
+
+@dataclass
+class IotPorterData:
+    """Runtime objects of a loaded hub entry."""
+
+    coordinator: PorterCoordinator
+
+
+type IotPorterConfigEntry = ConfigEntry[IotPorterData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions."""
+
+    async def reset_counter(call: ServiceCall) -> None:
+        """Zero the door counts of one board."""
+        coordinator, device_id = _board_for_device(hass, call.data[ATTR_DEVICE_ID])
+        coordinator.async_reset_counter(device_id)
+
+    hass.services.async_register(
+        DOMAIN, SERVICE_RESET_COUNTER, reset_counter, schema=RESET_COUNTER_SCHEMA
+    )
+    return True
+
+
+@callback
+def _board_for_device(
+    hass: HomeAssistant, device_registry_id: str
+) -> tuple[PorterCoordinator, str]:
+    """Find the loaded hub and board id behind a Home Assistant device id."""
+    device = dr.async_get(hass).async_get(device_registry_id)
+    if device is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_device",
+            translation_placeholders={"device_id": device_registry_id},
+        )
+    board_id = next(
+        (ident for domain, ident in device.identifiers if domain == DOMAIN), None
+    )
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="entry_not_loaded"
+            )
+        coordinator: PorterCoordinator = entry.runtime_data.coordinator
+        if board_id in coordinator.boards:
+            return coordinator, board_id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_device",
+        translation_placeholders={"device_id": device_registry_id},
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) -> bool:
+    """Set up the hub: wait for MQTT, restore counts, subscribe, add entities."""
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="mqtt_not_ready"
+        )
+
+    coordinator = PorterCoordinator(hass, entry)
+    await coordinator.async_load()
+    entry.runtime_data = IotPorterData(coordinator=coordinator)
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await coordinator.async_start()
+    entry.async_on_unload(coordinator.async_stop)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) -> bool:
+    """Unload the hub; the coordinator writes its counts on the way out."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: IotPorterConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a board that is gone."""
+    for domain, board_id in device.identifiers:
+        if domain == DOMAIN:
+            await entry.runtime_data.coordinator.async_remove_board(board_id)
+    return True
