@@ -1,0 +1,1 @@
+"""IoT Porter MagTag firmware (package `porter`) and its host simulator (`sim`)."""

@@ -1,0 +1,1 @@
+"""Host-only tools that produce files shipped with the firmware."""
