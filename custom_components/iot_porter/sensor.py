@@ -70,6 +70,7 @@ SENSORS: tuple[PorterSensorDescription, ...] = (
     ),
     PorterSensorDescription(
         key="battery_voltage",
+        entity_registry_enabled_default=False,
         translation_key="battery_voltage",
         device_class=SensorDeviceClass.VOLTAGE,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
@@ -81,6 +82,7 @@ SENSORS: tuple[PorterSensorDescription, ...] = (
     ),
     PorterSensorDescription(
         key="signal_strength",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.SIGNAL_STRENGTH,
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         state_class=SensorStateClass.MEASUREMENT,
