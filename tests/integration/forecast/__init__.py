@@ -1,0 +1,1 @@
+"""Tests of the forecast writer: fetching, summarising, fitting and OpenAI."""
