@@ -313,9 +313,7 @@ async def test_key_validation_maps_errors(
 async def test_client_built_for_home_assistant_uses_its_http_client(
     hass: HomeAssistant, fake_openai: FakeOpenAI, sleep: SleepRecorder
 ) -> None:
-    client = await async_create_client(
-        hass, VALID_KEY, base_url=fake_openai.base_url
-    )
+    client = await async_create_client(hass, VALID_KEY, base_url=fake_openai.base_url)
 
     await async_validate_key(client)
 
