@@ -9,7 +9,6 @@ from .lis3dh import LIS3DH
 from .log import configure as configure_log, log
 from .settings import Settings, interval_or_default
 
-DISPLAY_WAIT_S = 2.0
 MAX_REFRESH_WAIT_S = 6.0
 DISPLAY_BUSY_TIMEOUT_S = 15.0
 SOCKET_TIMEOUT_S = 1
@@ -205,7 +204,7 @@ class Wake:
 
     def wait_display(self, client):
         """Wait briefly for the retained display message if it has not come yet."""
-        deadline = self.hw.monotonic() + DISPLAY_WAIT_S
+        deadline = self.hw.monotonic() + self.settings.display_wait_s
         while self.display_message is None and self.display_reason is None:
             if self.hw.monotonic() >= deadline:
                 break

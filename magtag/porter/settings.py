@@ -66,6 +66,7 @@ class Settings:
         self.debounce_s = _number(getenv, "DEBOUNCE_S", 20, 0, 3600)
         self.wifi_timeout_s = _number(getenv, "WIFI_TIMEOUT_S", 10, 1, 60)
         self.mqtt_timeout_s = _number(getenv, "MQTT_TIMEOUT_S", 3, 2, 30)
+        self.display_wait_s = _number(getenv, "DISPLAY_WAIT_S", 2, 1, 10)
         self.log = _flag(getenv, "PORTER_LOG", True)
         self._check()
 

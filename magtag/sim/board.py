@@ -101,7 +101,7 @@ class SimulatedBoard:
                 "bytes_sent": self.pool.bytes_sent,
                 "bytes_received": self.pool.bytes_received,
                 "host_s": time.monotonic() - started,
-                "nvm_writes": hw.nvm.writes,
+                "nvm_writes": getattr(hw.nvm, "writes", 0),
                 "png": str(self.png_path) if self.png_path.exists() else None,
                 "wifi_hint": hw.connect_hint,
             }

@@ -297,7 +297,8 @@ class SimHardware(hal.Hardware):
         """Write the simulated chips' state to the state folder."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "sleep_memory.bin").write_bytes(bytes(self.sleep_memory))
-        (self.state_dir / "nvm.bin").write_bytes(bytes(self.nvm))
+        if isinstance(self.nvm, bytearray):
+            (self.state_dir / "nvm.bin").write_bytes(bytes(self.nvm))
         (self.state_dir / "accel.json").write_text(json.dumps(self.i2c.to_json()))
         (self.state_dir / "clock.json").write_text(
             json.dumps({"offset": self.clock_offset})
