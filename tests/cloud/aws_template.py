@@ -98,9 +98,7 @@ def split_by_moto_support(
 class Resolver:
     """Resolve Ref, Fn::GetAtt and Fn::Sub against a stack deployed on moto."""
 
-    def __init__(
-        self, template: dict[str, Any], physical_ids: dict[str, str]
-    ) -> None:
+    def __init__(self, template: dict[str, Any], physical_ids: dict[str, str]) -> None:
         """Take parameter defaults and the physical ids of created resources."""
         self._template = template
         self._values: dict[str, str | int] = {
@@ -180,7 +178,9 @@ def lower_first_keys(node: Any) -> Any:
     if isinstance(node, list):
         return [lower_first_keys(item) for item in node]
     if isinstance(node, dict):
-        return {key[0].lower() + key[1:]: lower_first_keys(v) for key, v in node.items()}
+        return {
+            key[0].lower() + key[1:]: lower_first_keys(v) for key, v in node.items()
+        }
     return node
 
 

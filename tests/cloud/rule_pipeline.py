@@ -162,8 +162,7 @@ def write_firehose_objects(
             f"{oldest:%Y-%m-%d-%H-%M-%S}-{len(written):08x}.gz"
         )
         body = "".join(
-            json.dumps(record, separators=(",", ":")) + separator
-            for _, record in batch
+            json.dumps(record, separators=(",", ":")) + separator for _, record in batch
         )
         path = folder / name
         path.write_bytes(gzip.compress(body.encode()))
