@@ -88,14 +88,14 @@ def build_group(font_path, content):
         canvas[x, separator_y] = 1
     group.append(displayio.TileGrid(canvas, pixel_shader=palette))
 
-    left = label.Label(font, text=content["status_left"], color=BLACK)
-    left.anchor_point = (0.0, 0.0)
-    left.anchored_position = (MARGIN_X, 0)
-    group.append(left)
-    right = label.Label(font, text=content["status_right"], color=BLACK)
-    right.anchor_point = (1.0, 0.0)
-    right.anchored_position = (WIDTH - MARGIN_X, 0)
-    group.append(right)
+    # Labels are placed by their baseline-centred origin, not by anchors, so every
+    # line sits on the same baseline whatever letters it holds.
+    advance, line_h = font_metrics(font_path)
+    middle = line_h // 2
+    group.append(_label(label, font, content["status_left"], MARGIN_X, middle))
+    right = content["status_right"]
+    right_x = WIDTH - MARGIN_X - advance * len(right)
+    group.append(_label(label, font, right, right_x, middle))
 
     lines = content["lines"]
     positions = line_positions(font_path, len(lines))
@@ -103,11 +103,16 @@ def build_group(font_path, content):
         y = positions[index]
         if not text:
             continue
-        line = label.Label(font, text=text, color=BLACK)
-        line.anchor_point = (0.0, 0.0)
-        line.anchored_position = (MARGIN_X, y)
-        group.append(line)
+        group.append(_label(label, font, text, MARGIN_X, y + middle))
     return group
+
+
+def _label(label_module, font, text, x, y):
+    """Return a black label whose origin is at (x, y)."""
+    item = label_module.Label(font, text=text, color=BLACK)
+    item.x = x
+    item.y = y
+    return item
 
 
 def show(display, font_path, content):
