@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 
 from homeassistant.util import dt as dt_util
 
@@ -142,8 +143,8 @@ def _hour(point: ForecastPoint) -> str:
 
 
 def _whole(value: float) -> str:
-    """Return a number rounded to a whole, with an ASCII minus sign."""
-    return str(round(value))
+    """Return a number rounded half up to a whole, as people round."""
+    return str(math.floor(value + 0.5))
 
 
 def _precipitation_kind(window: ForecastWindow, words: _Words) -> str:
@@ -182,7 +183,7 @@ def _precipitation_sentence(window: ForecastWindow, words: _Words) -> str:
         for p in points
         if p.precipitation_probability is not None
     ]
-    top = round(max(probabilities)) if probabilities else None
+    top = int(_whole(max(probabilities))) if probabilities else None
     kind = _precipitation_kind(window, words)
 
     if not any(wet):
@@ -221,11 +222,11 @@ def _temperature_sentence(window: ForecastWindow, words: _Words) -> str | None:
     span = window.temperature_range()
     if span is None:
         return None
-    low, high = (round(value) for value in span)
+    low, high = (int(_whole(value)) for value in span)
     unit = window.temperature_unit
     temperatures = [p.temperature for p in window.points if p.temperature is not None]
     if window.forecast_type == "hourly" and len(temperatures) >= 2:
-        first, last = round(temperatures[0]), round(temperatures[-1])
+        first, last = int(_whole(temperatures[0])), int(_whole(temperatures[-1]))
         # A trend only reads right when the ends of the window are its extremes.
         if {first, last} == {low, high} and abs(last - first) >= TREND_DEGREES:
             phrase = words.falling if last < first else words.rising

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.httpx_client import get_async_client
@@ -226,7 +226,8 @@ def create_client(
     return openai.AsyncOpenAI(
         api_key=api_key,
         base_url=base_url or None,
-        http_client=http_client,
+        # Newer openai releases type this as httpx2 yet accept an httpx client.
+        http_client=cast(Any, http_client),
         max_retries=0,
     )
 

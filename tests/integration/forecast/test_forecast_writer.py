@@ -365,3 +365,29 @@ async def test_fallbacks_never_log_the_key(
     assert result.error == REASON_AUTH
     assert "Using the local forecast summary" in caplog.text
     assert VALID_KEY not in caplog.text
+
+
+async def test_stored_texts_are_bounded_to_the_newest(
+    fake_openai: FakeOpenAI,
+    openai_client: openai.AsyncOpenAI,
+    sleep: SleepRecorder,
+    window: ForecastWindow,
+    clock: Clock,
+) -> None:
+    writer = ForecastWriter(OpenAIWriter(openai_client, sleep=sleep), now=clock)
+    widths = range(20, 30)
+    fake_openai.queue(*(text(GOOD) for _ in range(len(widths) + 1)))
+    for chars in widths:
+        clock.now += timedelta(minutes=1)
+        await writer.async_write(window, WriterRequest(Budget(5, chars), "en"))
+
+    texts = writer.as_dict()["texts"]
+
+    assert len(texts) == 8
+    # The two oldest (20 and 21 characters wide) were dropped; 29 is still shared.
+    again = await writer.async_write(window, WriterRequest(Budget(5, 29), "en"))
+    assert again.cached
+    oldest = await writer.async_write(window, WriterRequest(Budget(5, 20), "en"))
+    assert not oldest.cached
+    assert oldest.source == SOURCE_OPENAI
+    assert len(fake_openai.requests) == len(widths) + 1
