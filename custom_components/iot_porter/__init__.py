@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
-import voluptuous as vol
 
+from .compat import vol
 from .const import ATTR_DEVICE_ID, DOMAIN, SERVICE_RESET_COUNTER
 from .coordinator import PorterCoordinator
 

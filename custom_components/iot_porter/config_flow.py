@@ -8,8 +8,8 @@ from typing import Any
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
-import voluptuous as vol
 
+from .compat import vol
 from .const import CONF_BASE_TOPIC, DEFAULT_BASE_TOPIC, DOMAIN
 from .protocol import (
     RejectedMessage,

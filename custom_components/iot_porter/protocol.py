@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Final
 
-import voluptuous as vol
+from .compat import vol
 
 PROTOCOL_VERSION: Final = 1
 
@@ -60,7 +60,7 @@ class RejectedMessage(Exception):
         self.reason = reason
 
 
-def _int_in(low: int, high: int) -> vol.All:
+def _int_in(low: int, high: int) -> Any:
     """Accept a JSON integer (never a boolean) between low and high."""
 
     def check(value: Any) -> int:
@@ -71,7 +71,7 @@ def _int_in(low: int, high: int) -> vol.All:
     return vol.All(check, vol.Range(min=low, max=high))
 
 
-def _number_in(low: float, high: float) -> vol.All:
+def _number_in(low: float, high: float) -> Any:
     """Accept a JSON number (never a boolean) between low and high."""
 
     def check(value: Any) -> float:
@@ -82,7 +82,7 @@ def _number_in(low: float, high: float) -> vol.All:
     return vol.All(check, vol.Range(min=low, max=high))
 
 
-def _text(max_len: int, min_len: int = 0) -> vol.All:
+def _text(max_len: int, min_len: int = 0) -> Any:
     """Accept a string of bounded length."""
     return vol.All(str, vol.Length(min=min_len, max=max_len))
 

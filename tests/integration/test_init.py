@@ -35,6 +35,20 @@ BATTERY = "sensor.front_door_battery"
 CONNECTIVITY = "binary_sensor.front_door_connectivity"
 
 
+def _board_device(
+    device_registry: dr.DeviceRegistry, entry_id: str, board: str = "front-door"
+) -> dr.DeviceEntry | None:
+    """Find a board's device without the lookups newer releases deprecate."""
+    return next(
+        (
+            device
+            for device in dr.async_entries_for_config_entry(device_registry, entry_id)
+            if (DOMAIN, board) in device.identifiers
+        ),
+        None,
+    )
+
+
 def _published_displays(mqtt_mock: Any, device: str = "front-door") -> list[dict]:
     return [
         json.loads(call.args[1])
@@ -211,9 +225,9 @@ async def test_display_is_published_retained_with_counts(
 async def test_reset_counter_zeroes_counts_but_not_sequences(
     hass: HomeAssistant, setup_hub, device_registry: dr.DeviceRegistry
 ) -> None:
-    await setup_hub()
+    entry = await setup_hub()
     await send_events(hass, [1, 2, 3])
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "front-door")})
+    device = _board_device(device_registry, entry.entry_id)
     assert device is not None
     await hass.services.async_call(
         DOMAIN, "reset_counter", {"device_id": device.id}, blocking=True
@@ -246,7 +260,7 @@ async def test_reset_counter_needs_a_loaded_hub(
 ) -> None:
     entry = await setup_hub()
     await send_events(hass, [1])
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "front-door")})
+    device = _board_device(device_registry, entry.entry_id)
     assert device is not None
     await hass.config_entries.async_unload(entry.entry_id)
     with pytest.raises(ServiceValidationError) as err:
@@ -266,7 +280,7 @@ async def test_stale_board_can_be_removed(
     assert await async_setup_component(hass, "config", {})
     entry = await setup_hub()
     await send_events(hass, [1])
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "front-door")})
+    device = _board_device(device_registry, entry.entry_id)
     assert device is not None
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
