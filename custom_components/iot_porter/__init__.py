@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 import logging
 
 from homeassistant.components import mqtt
@@ -14,20 +15,39 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .compat import vol
-from .const import ATTR_DEVICE_ID, DOMAIN, SERVICE_RESET_COUNTER
+from .const import (
+    ATTR_DEVICE_ID,
+    ATTR_DURATION,
+    ATTR_MESSAGE,
+    DOMAIN,
+    SERVICE_REFRESH_FORECAST,
+    SERVICE_RESET_COUNTER,
+    SERVICE_SHOW_MESSAGE,
+)
 from .coordinator import PorterCoordinator
+from .fitting import UnusableTextError
+from .forecaster import ForecastService
 
 _LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform.BINARY_SENSOR,
     Platform.EVENT,
+    Platform.NOTIFY,
     Platform.SENSOR,
 )
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 RESET_COUNTER_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+REFRESH_FORECAST_SCHEMA = vol.Schema({})
+SHOW_MESSAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_MESSAGE): cv.string,
+        vol.Optional(ATTR_DURATION): cv.positive_time_period,
+    }
+)
 
 
 @dataclass
@@ -35,6 +55,7 @@ class IotPorterData:
     """Runtime objects of a loaded hub entry."""
 
     coordinator: PorterCoordinator
+    forecast: ForecastService
 
 
 type IotPorterConfigEntry = ConfigEntry[IotPorterData]
@@ -48,8 +69,45 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         coordinator, device_id = _board_for_device(hass, call.data[ATTR_DEVICE_ID])
         coordinator.async_reset_counter(device_id)
 
+    async def refresh_forecast(call: ServiceCall) -> None:
+        """Fetch the forecast and write every board's text now."""
+        entries = [
+            entry
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            if entry.state is ConfigEntryState.LOADED
+        ]
+        if not entries:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="entry_not_loaded"
+            )
+        for entry in entries:
+            await entry.runtime_data.forecast.async_refresh(force=True)
+
+    async def show_message(call: ServiceCall) -> None:
+        """Show a custom message on a board's display for a while."""
+        coordinator, device_id = _board_for_device(hass, call.data[ATTR_DEVICE_ID])
+        duration: timedelta | None = call.data.get(ATTR_DURATION)
+        forecast: ForecastService = coordinator.entry.runtime_data.forecast
+        try:
+            forecast.show_message(
+                coordinator.boards[device_id], call.data[ATTR_MESSAGE], duration
+            )
+        except UnusableTextError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="unusable_message"
+            ) from err
+
     hass.services.async_register(
         DOMAIN, SERVICE_RESET_COUNTER, reset_counter, schema=RESET_COUNTER_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REFRESH_FORECAST,
+        refresh_forecast,
+        schema=REFRESH_FORECAST_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SHOW_MESSAGE, show_message, schema=SHOW_MESSAGE_SCHEMA
     )
     return True
 
@@ -96,12 +154,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) ->
 
     coordinator = PorterCoordinator(hass, entry)
     await coordinator.async_load()
-    entry.runtime_data = IotPorterData(coordinator=coordinator)
+    forecast = ForecastService(hass, entry, coordinator)
+    entry.runtime_data = IotPorterData(coordinator=coordinator, forecast=forecast)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await forecast.async_start()
+    entry.async_on_unload(forecast.async_stop)
     await coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
     return True
+
+
+async def _async_reload_on_change(
+    hass: HomeAssistant, entry: IotPorterConfigEntry
+) -> None:
+    """Apply changed settings (options, base topic, key) by reloading."""
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) -> bool:

@@ -2,32 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
 from .compat import vol
-from .const import CONF_BASE_TOPIC, DEFAULT_BASE_TOPIC, DOMAIN
-from .protocol import (
-    RejectedMessage,
-    decode_state,
-    parse_topic,
-    valid_base_topic,
+from .const import (
+    CONF_BASE_TOPIC,
+    CONF_BASE_URL,
+    CONF_DAILY_CAP,
+    CONF_INSTRUCTIONS,
+    CONF_LANGUAGE,
+    CONF_MESSAGE_MIN,
+    CONF_MODEL,
+    CONF_REFRESH_MIN,
+    CONF_TIMEOUT_S,
+    CONF_WEATHER_ENTITY,
+    DEFAULT_BASE_TOPIC,
+    DEFAULT_MESSAGE_MIN,
+    DEFAULT_REFRESH_MIN,
+    DOMAIN,
+    LANGUAGE_AUTO,
+    LANGUAGES,
+)
+from .forecaster import first_weather_entity
+from .protocol import RejectedMessage, decode_state, parse_topic, valid_base_topic
+from .writer import (
+    DEFAULT_DAILY_CAP,
+    DEFAULT_MODEL,
+    DEFAULT_TIMEOUT_S,
+    WriterAuthError,
+    WriterError,
+    WriterQuotaError,
+    async_create_client,
+    async_validate_key,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
 TITLE = "IoT Porter"
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
-def _hub_schema(base_topic: str) -> vol.Schema:
-    """Return the form for the hub's settings."""
-    return vol.Schema(
-        {vol.Required(CONF_BASE_TOPIC, default=base_topic): TextSelector()}
-    )
+async def _check_key(
+    flow: ConfigFlow, api_key: str, base_url: str | None
+) -> str | None:
+    """Return an error key when the OpenAI key does not work, else None."""
+    client = await async_create_client(flow.hass, api_key, base_url=base_url)
+    try:
+        await async_validate_key(client)
+    except WriterAuthError:
+        return "invalid_auth"
+    except WriterQuotaError:
+        return "quota_exhausted"
+    except WriterError:
+        return "cannot_connect"
+    return None
 
 
 class IotPorterConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -39,6 +92,12 @@ class IotPorterConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with no discovered board."""
         self._discovered_board: str | None = None
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+        """Return the forecast options flow."""
+        return IotPorterOptionsFlow()
+
     def _mqtt_ready(self) -> bool:
         """Return whether Home Assistant's MQTT integration is set up."""
         return bool(self.hass.config_entries.async_entries("mqtt"))
@@ -46,24 +105,46 @@ class IotPorterConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the base topic the boards publish under."""
+        """Ask for the base topic, the weather entity and an optional OpenAI key."""
         if not self._mqtt_ready():
             return self.async_abort(reason="mqtt_not_configured")
         errors: dict[str, str] = {}
         if user_input is not None:
             base = user_input[CONF_BASE_TOPIC].strip()
-            if valid_base_topic(base):
+            api_key = user_input.get(CONF_API_KEY, "").strip()
+            if not valid_base_topic(base):
+                errors[CONF_BASE_TOPIC] = "invalid_base_topic"
+            elif api_key and (error := await _check_key(self, api_key, None)):
+                errors["base"] = error
+            else:
                 await self.async_set_unique_id(DOMAIN)
                 self._abort_if_unique_id_configured()
-                return self.async_create_entry(
-                    title=TITLE, data={CONF_BASE_TOPIC: base}
-                )
-            errors[CONF_BASE_TOPIC] = "invalid_base_topic"
+                data = {CONF_BASE_TOPIC: base}
+                if api_key:
+                    data[CONF_API_KEY] = api_key
+                options = {}
+                if weather := user_input.get(CONF_WEATHER_ENTITY):
+                    options[CONF_WEATHER_ENTITY] = weather
+                return self.async_create_entry(title=TITLE, data=data, options=options)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_BASE_TOPIC, default=DEFAULT_BASE_TOPIC): (
+                    TextSelector()
+                ),
+                vol.Optional(CONF_WEATHER_ENTITY): EntitySelector(
+                    EntitySelectorConfig(domain="weather")
+                ),
+                vol.Optional(CONF_API_KEY): PASSWORD,
+            }
+        )
+        suggested = user_input or {}
+        if CONF_WEATHER_ENTITY not in suggested and (
+            weather := first_weather_entity(self.hass)
+        ):
+            suggested = {**suggested, CONF_WEATHER_ENTITY: weather}
         return self.async_show_form(
             step_id="user",
-            data_schema=_hub_schema(
-                user_input[CONF_BASE_TOPIC] if user_input else DEFAULT_BASE_TOPIC
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )
 
@@ -99,22 +180,127 @@ class IotPorterConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the base topic of the existing hub."""
+        """Change the base topic or the OpenAI key of the existing hub."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             base = user_input[CONF_BASE_TOPIC].strip()
-            if valid_base_topic(base):
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_BASE_TOPIC: base}
-                )
-            errors[CONF_BASE_TOPIC] = "invalid_base_topic"
+            api_key = user_input.get(CONF_API_KEY, "").strip()
+            base_url = entry.options.get(CONF_BASE_URL)
+            if not valid_base_topic(base):
+                errors[CONF_BASE_TOPIC] = "invalid_base_topic"
+            elif api_key and (error := await _check_key(self, api_key, base_url)):
+                errors["base"] = error
+            else:
+                data = {CONF_BASE_TOPIC: base}
+                if api_key:
+                    data[CONF_API_KEY] = api_key
+                return self._update_and_abort(entry, data, "reconfigure_successful")
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_BASE_TOPIC): TextSelector(),
+                vol.Optional(CONF_API_KEY): PASSWORD,
+            }
+        )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_hub_schema(
-                user_input[CONF_BASE_TOPIC]
-                if user_input
-                else entry.data.get(CONF_BASE_TOPIC, DEFAULT_BASE_TOPIC)
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or dict(entry.data)
             ),
             errors=errors,
         )
+
+    def _update_and_abort(
+        self, entry: ConfigEntry[Any], data: dict[str, Any], reason: str
+    ) -> ConfigFlowResult:
+        """Store new entry data; the entry's update listener reloads it."""
+        self.hass.config_entries.async_update_entry(entry, data=data)
+        return self.async_abort(reason=reason)
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Ask for a new OpenAI key after OpenAI refused the old one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Check and store the new key; an empty key turns OpenAI off."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input.get(CONF_API_KEY, "").strip()
+            base_url = entry.options.get(CONF_BASE_URL)
+            if api_key and (error := await _check_key(self, api_key, base_url)):
+                errors["base"] = error
+            else:
+                data = {CONF_BASE_TOPIC: entry.data[CONF_BASE_TOPIC]}
+                if api_key:
+                    data[CONF_API_KEY] = api_key
+                return self._update_and_abort(entry, data, "reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Optional(CONF_API_KEY): PASSWORD}),
+            errors=errors,
+        )
+
+
+class IotPorterOptionsFlow(OptionsFlow):
+    """Forecast and display settings."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and store the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_WEATHER_ENTITY): EntitySelector(
+                    EntitySelectorConfig(domain="weather")
+                ),
+                vol.Required(CONF_LANGUAGE, default=LANGUAGE_AUTO): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(LANGUAGES),
+                        translation_key=CONF_LANGUAGE,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_MODEL, default=DEFAULT_MODEL): TextSelector(),
+                vol.Optional(CONF_INSTRUCTIONS): TextSelector(
+                    TextSelectorConfig(multiline=True)
+                ),
+                vol.Required(CONF_REFRESH_MIN, default=DEFAULT_REFRESH_MIN): _number(
+                    5, 720, "min"
+                ),
+                vol.Required(CONF_DAILY_CAP, default=DEFAULT_DAILY_CAP): _number(
+                    0, 500, None
+                ),
+                vol.Required(CONF_MESSAGE_MIN, default=DEFAULT_MESSAGE_MIN): _number(
+                    1, 1440, "min"
+                ),
+                vol.Optional(CONF_BASE_URL): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                ),
+                vol.Required(CONF_TIMEOUT_S, default=DEFAULT_TIMEOUT_S): _number(
+                    5, 120, "s"
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, dict(self.config_entry.options)
+            ),
+        )
+
+
+def _number(low: int, high: int, unit: str | None) -> NumberSelector:
+    """Return a whole-number box selector."""
+    config = NumberSelectorConfig(
+        min=low, max=high, step=1, mode=NumberSelectorMode.BOX
+    )
+    if unit:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)

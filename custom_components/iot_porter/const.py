@@ -26,3 +26,27 @@ SIGNAL_DOOR_EVENTS: Final = "iot_porter_door_events_{entry_id}_{device_id}"
 
 SERVICE_RESET_COUNTER: Final = "reset_counter"
 ATTR_DEVICE_ID: Final = "device_id"
+
+CONF_API_KEY: Final = "api_key"
+CONF_WEATHER_ENTITY: Final = "weather_entity"
+CONF_LANGUAGE: Final = "language"
+CONF_MODEL: Final = "model"
+CONF_INSTRUCTIONS: Final = "instructions"
+CONF_REFRESH_MIN: Final = "refresh_interval_min"
+CONF_DAILY_CAP: Final = "daily_call_cap"
+CONF_BASE_URL: Final = "base_url"
+CONF_TIMEOUT_S: Final = "timeout_s"
+CONF_MESSAGE_MIN: Final = "message_duration_min"
+
+LANGUAGE_AUTO: Final = "auto"
+LANGUAGES: Final = ("auto", "en", "sv")
+DEFAULT_REFRESH_MIN: Final = 30
+DEFAULT_MESSAGE_MIN: Final = 60
+# Weather entities change state often; wait for them to settle before refetching.
+WEATHER_SETTLE_S: Final = 10
+
+SIGNAL_TEXT_UPDATED: Final = "iot_porter_text_updated_{entry_id}_{device_id}"
+SERVICE_REFRESH_FORECAST: Final = "refresh_forecast"
+SERVICE_SHOW_MESSAGE: Final = "show_message"
+ATTR_MESSAGE: Final = "message"
+ATTR_DURATION: Final = "duration"

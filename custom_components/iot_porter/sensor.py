@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -24,9 +25,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IotPorterConfigEntry
 from .battery import battery_percent
-from .const import SIGNAL_NEW_BOARD
+from .const import SIGNAL_NEW_BOARD, SIGNAL_TEXT_UPDATED
 from .coordinator import Board, PorterCoordinator
+from .display import content_id
 from .entity import IotPorterEntity
+from .fitting import state_text
+from .forecaster import ForecastService
 
 PARALLEL_UPDATES = 0
 
@@ -107,11 +111,16 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors for known boards now and for new boards when they appear."""
     coordinator = entry.runtime_data.coordinator
+    forecast = entry.runtime_data.forecast
 
     @callback
     def add_board(board: Board) -> None:
         async_add_entities(
-            PorterSensor(coordinator, board, description) for description in SENSORS
+            [
+                *(PorterSensor(coordinator, board, desc) for desc in SENSORS),
+                ForecastSummarySensor(coordinator, board, forecast),
+                DisplayTextSensor(coordinator, board),
+            ]
         )
 
     for board in coordinator.boards.values():
@@ -147,3 +156,87 @@ class PorterSensor(IotPorterEntity, SensorEntity):
     def native_value(self) -> int | float | datetime | None:
         """Return the value from the board."""
         return self.entity_description.value_fn(self.board)
+
+
+class _TextSensor(IotPorterEntity, SensorEntity):
+    """A sensor whose state is text on the board's display."""
+
+    def __init__(self, coordinator: PorterCoordinator, board: Board, key: str) -> None:
+        """Bind to the board."""
+        super().__init__(coordinator, board, key)
+        self._attr_translation_key = key
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow text updates."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_TEXT_UPDATED.format(
+                    entry_id=self.coordinator.entry.entry_id,
+                    device_id=self.board.device_id,
+                ),
+                self._handle_board_update,
+            )
+        )
+
+
+class ForecastSummarySensor(_TextSensor):
+    """The forecast text written for this board, and how it was made."""
+
+    def __init__(
+        self, coordinator: PorterCoordinator, board: Board, forecast: ForecastService
+    ) -> None:
+        """Bind to the board and the forecast service."""
+        super().__init__(coordinator, board, "forecast_summary")
+        self.forecast = forecast
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the text, at most 255 characters."""
+        result = self.forecast.results.get(self.board.device_id)
+        return result.text if result else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the lines and where the text came from."""
+        result = self.forecast.results.get(self.board.device_id)
+        if result is None:
+            return None
+        return {
+            "lines": result.lines,
+            "source": result.source,
+            "model": result.model,
+            "generated_at": result.generated_at.isoformat(),
+            "window_start": result.window_start.isoformat()
+            if result.window_start
+            else None,
+            "window_end": result.window_end.isoformat() if result.window_end else None,
+            "tokens": result.tokens.total if result.tokens else None,
+            "fallback_reason": result.error,
+        }
+
+
+class DisplayTextSensor(_TextSensor):
+    """What the board's e-paper shows: forecast or a custom message."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: PorterCoordinator, board: Board) -> None:
+        """Bind to the board."""
+        super().__init__(coordinator, board, "display_text")
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the displayed lines as one text."""
+        return state_text(list(self.coordinator.display_content(self.board).lines))
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the lines, the source and the content id."""
+        content = self.coordinator.display_content(self.board)
+        return {
+            "lines": list(content.lines),
+            "source": content.source,
+            "content_id": content_id(content),
+        }

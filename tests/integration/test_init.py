@@ -305,6 +305,7 @@ async def test_diagnostics_show_boards_and_redact_secrets(
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, "api_key": "sk-secret"}
     )
+    await hass.async_block_till_done()
     await send_events(hass, [1, 1])
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"

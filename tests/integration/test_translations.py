@@ -45,11 +45,16 @@ def _used_keys() -> set[str]:
             source,
         ):
             keys.add(f"exceptions.{key}.message")
-        elif re.search(rf'translation_key="{key}",\s*translation_placeholders', source):
-            keys.add(f"issues.{key}.title")
-            keys.add(f"issues.{key}.description")
+    for call in re.findall(r"async_create_issue\((.{0,800}?)\n\s*\)", source, re.S):
+        if match := re.search(r'translation_key="([a-z_]+)"', call):
+            keys.add(f"issues.{match.group(1)}.title")
+            keys.add(f"issues.{match.group(1)}.description")
+    flow_source = (INTEGRATION / "config_flow.py").read_text()
+    for error in re.findall(r'return "([a-z_]+)"', flow_source):
+        keys.add(f"config.error.{error}")
     for step in re.findall(r'step_id="([a-z_]+)"', source):
-        keys.add(f"config.step.{step}.title")
+        flow = "options" if step == "init" else "config"
+        keys.add(f"{flow}.step.{step}.title")
     return keys
 
 
@@ -59,6 +64,9 @@ def test_the_key_scan_finds_the_keys_it_should() -> None:
     assert "exceptions.unknown_device.message" in keys
     assert "issues.board_silent.description" in keys
     assert "config.abort.mqtt_not_configured" in keys
+    assert "config.error.quota_exhausted" in keys
+    assert "options.step.init.title" in keys
+    assert "issues.openai_quota.description" in keys
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
