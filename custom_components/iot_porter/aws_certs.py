@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -37,7 +38,7 @@ class PemCheck:
 
 
 def load_certificate(pem: str) -> x509.Certificate:
-    """Return the first certificate of a PEM text; raise ValueError when there is none."""
+    """Return the first certificate of a PEM text; raise ValueError if none."""
     return x509.load_pem_x509_certificate(pem.strip().encode())
 
 
@@ -84,7 +85,7 @@ def check_pems(
         loaded = serialization.load_pem_private_key(
             private_key.strip().encode(), password=None
         )
-    except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         # TypeError means the key is encrypted: the mirror has no passphrase.
         errors[CONF_AWS_PRIVATE_KEY] = ERROR_INVALID_PRIVATE_KEY
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import hashlib
@@ -53,11 +54,6 @@ CONF_AWS_PORT: Final = "aws_port"
 CONF_AWS_THING: Final = "aws_thing"
 CONF_AWS_TOPIC_PREFIX: Final = "aws_topic_prefix"
 CONF_AWS_QUEUE_LIMIT: Final = "aws_queue_limit"
-__all__ = [
-    "CONF_AWS_CA",
-    "CONF_AWS_CERTIFICATE",
-    "CONF_AWS_PRIVATE_KEY",
-]
 
 AWS_PORTS: Final = (8883, 443)
 DEFAULT_AWS_PORT: Final = 8883
@@ -129,7 +125,13 @@ _REJECTION_ALERTS: Final = (
     "ACCESS_DENIED",
     "HANDSHAKE_FAILURE",
 )
-_REFUSED_NAMES: Final = ("Not authorized", "Bad user name or password")
+# CONNACK refusals that mean "not this certificate"; AWS sends the
+# non-standard code 7 for it, which paho reports as "Unspecified error".
+_REFUSED_NAMES: Final = (
+    "Not authorized",
+    "Bad user name or password",
+    "Unspecified error",
+)
 
 type StatusListener = Callable[[], None]
 
@@ -205,7 +207,9 @@ def validate_settings(
     return errors
 
 
-def validate_options(options: Mapping[str, Any]) -> tuple[dict[str, str], datetime | None]:
+def validate_options(
+    options: Mapping[str, Any],
+) -> tuple[dict[str, str], datetime | None]:
     """Check mirror options for the flow: error key per field, certificate expiry."""
     errors = validate_settings(
         str(options.get(CONF_AWS_ENDPOINT, "")).strip(),
@@ -254,7 +258,10 @@ def build_ssl_context(config: AwsMirrorConfig) -> ssl.SSLContext:
     with tempfile.TemporaryDirectory(prefix="iot_porter_aws_") as folder:
         cert_path = Path(folder) / "thing.pem"
         key_path = Path(folder) / "thing.key"
-        for path, text in ((cert_path, config.certificate), (key_path, config.private_key)):
+        for path, text in (
+            (cert_path, config.certificate),
+            (key_path, config.private_key),
+        ):
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as file:
                 file.write(text)
@@ -302,7 +309,9 @@ class _Session:
 class AwsMirror:
     """Publish door events and forecasts to AWS IoT Core without losing any."""
 
-    def __init__(self, hass: HomeAssistant, config: AwsMirrorConfig, store_key: str) -> None:
+    def __init__(
+        self, hass: HomeAssistant, config: AwsMirrorConfig, store_key: str
+    ) -> None:
         """Prepare a stopped mirror; async_start connects."""
         self.hass = hass
         self.config = config
@@ -452,6 +461,7 @@ class AwsMirror:
     def enqueue_forecast(
         self,
         device_id: str,
+        *,
         lines: Iterable[str],
         source: str,
         model: str | None,
@@ -478,7 +488,7 @@ class AwsMirror:
 
     @callback
     def enqueue(self, kind: str, payload: Mapping[str, Any]) -> bool:
-        """Queue a message for <prefix>/<thing>/<kind>; False when a limit forbids it."""
+        """Queue a message for <prefix>/<thing>/<kind>; False if a limit forbids it."""
         topic = self.config.topic(kind)
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         problem = check_publish_limits(topic, text.encode())
@@ -590,7 +600,9 @@ class AwsMirror:
             session.socket_error = text
 
     @callback
-    def _set_status(self, connected: bool, error: str | None, detail: str | None) -> None:
+    def _set_status(
+        self, connected: bool, error: str | None, detail: str | None
+    ) -> None:
         """Update the connection status and tell the listeners about changes."""
         changed = connected != self.connected or error != self.last_error
         self.connected = connected
@@ -616,11 +628,9 @@ class AwsMirror:
 
     def _thread_safe(self, target: Callable[..., None], *args: Any) -> None:
         """Run a callback in the event loop from paho's thread."""
-        try:
+        # A closed loop means Home Assistant is gone: nothing left to update.
+        with contextlib.suppress(RuntimeError):
             self.hass.loop.call_soon_threadsafe(target, *args)
-        except RuntimeError:
-            # The loop is closed: Home Assistant is gone, nothing to update.
-            pass
 
     def _new_session(self) -> _Session:
         """Return a session with a fresh paho client and its callbacks."""
@@ -684,7 +694,7 @@ class AwsMirror:
         client.connect(self.config.endpoint, self.config.port, self.config.keepalive_s)
 
     async def _async_supervise(self) -> None:
-        """Connect, wait for the end of the connection, back off, again until stopped."""
+        """Connect, wait for the connection to end, back off; repeat until stopped."""
         try:
             self._context = await self.hass.async_add_executor_job(
                 build_ssl_context, self.config
@@ -709,9 +719,9 @@ class AwsMirror:
             if self._stop.is_set():
                 break
             self._report(error, detail)
-            await self._async_wait(self._stop, timeout=delay)
+            await self._async_wait(self._stop, limit_s=delay)
             delay = min(delay * 2, self.config.reconnect_max_s)
-        self._set_status(False, self.last_error if not self.connected else None, None)
+        self._set_status(False, self.last_error, self.last_error_detail)
 
     async def _async_connection(self, session: _Session) -> tuple[str, str | None]:
         """Run one connection from CONNECT to its end; return why it ended."""
@@ -727,7 +737,9 @@ class AwsMirror:
         await self._async_wait(session.disconnected, self._stop)
         if self._stop.is_set() and not session.disconnected.is_set():
             if session.ready and session.in_flight:
-                await self._async_wait(session.idle, session.disconnected, timeout=DRAIN_ON_STOP_S)
+                await self._async_wait(
+                    session.idle, session.disconnected, limit_s=DRAIN_ON_STOP_S
+                )
             client.disconnect()
         await self.hass.async_add_executor_job(client.loop_stop)
         if session.refused is not None:
@@ -740,11 +752,15 @@ class AwsMirror:
                 return error, session.socket_error
         return ERROR_CONNECTION_LOST, session.socket_error
 
-    async def _async_wait(self, *events: asyncio.Event, timeout: float | None = None) -> None:
+    async def _async_wait(
+        self, *events: asyncio.Event, limit_s: float | None = None
+    ) -> None:
         """Wait until any event is set or the timeout passes."""
         waiters = [asyncio.ensure_future(event.wait()) for event in events]
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waiters, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiter in waiters:
                 waiter.cancel()
