@@ -17,6 +17,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return what helps to debug the hub without leaking secrets."""
     coordinator = entry.runtime_data.coordinator
+    forecast = entry.runtime_data.forecast
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
@@ -29,6 +30,16 @@ async def async_get_config_entry_diagnostics(
                 "published_display_id": board.published_id,
             }
             for device_id, board in coordinator.boards.items()
+        },
+        "forecast": {
+            "weather_entity": forecast.weather_entity,
+            "language": forecast.language,
+            "openai": forecast.writer.openai_writer is not None,
+            "usage": forecast.writer.stats,
+            "texts": {
+                device_id: result.as_dict()
+                for device_id, result in forecast.results.items()
+            },
         },
         "rejected_messages": {
             device_id: dict(counts)

@@ -16,6 +16,9 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.iot_porter.const import (
@@ -124,7 +127,11 @@ async def test_language_option_overrides_home_assistant(
 
 
 async def test_openai_text_is_fitted_and_shared_between_boards(
-    hass: HomeAssistant, weather, mqtt_ready: Any, fake_openai: FakeOpenAI
+    hass: HomeAssistant,
+    weather,
+    mqtt_ready: Any,
+    fake_openai: FakeOpenAI,
+    hass_client: Any,
 ) -> None:
     fake_openai.queue(text(GOOD), text(GOOD))
     entry = _hub(
@@ -150,6 +157,12 @@ async def test_openai_text_is_fitted_and_shared_between_boards(
     assert summary is not None
     assert summary.attributes["tokens"] == 212
     assert summary.attributes["model"]
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["data"][CONF_API_KEY] == "**REDACTED**"
+    assert VALID_KEY not in json.dumps(diagnostics)
+    usage = diagnostics["forecast"]["usage"]
+    assert (usage["calls_total"], usage["tokens"]["total"]) == (2, 424)
+    assert usage["skipped_total"] >= 2
 
 
 async def test_refused_key_starts_reauth_and_shows_the_local_summary(
