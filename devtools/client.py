@@ -76,10 +76,12 @@ class HassClient:
         return self.request("POST", path, body if body is not None else {})
 
     def alive(self) -> bool:
-        """Return True when the HTTP server answers at all."""
+        """Return True when the HTTP server answers at all (even with a 401)."""
         try:
-            self.request("GET", "/api/onboarding", auth=False)
-        except (OSError, HassApiError):
+            self.request("GET", "/api/", auth=False)
+        except HassApiError:
+            return True
+        except OSError:
             return False
         return True
 

@@ -106,12 +106,15 @@ def automations_yaml(event_entity: str, *, diy_topic: str | None = None) -> str:
           triggers:
             - trigger: state
               entity_id: {event_entity}
-              not_from: [unavailable]
+          # No to/from/not_from: several door events of one batch land within
+          # the same millisecond, so only attributes change between them, and
+          # a state trigger with to/from options ignores attribute-only changes.
           conditions:
             - condition: template
               value_template: >-
                 {{{{ trigger.from_state is not none
-                   and trigger.to_state.state != trigger.from_state.state
+                   and trigger.from_state.state != 'unavailable'
+                   and trigger.to_state.state not in ['unknown', 'unavailable']
                    and trigger.to_state.attributes.event_type == 'door_moved' }}}}
           actions:
             - action: counter.increment
