@@ -7,14 +7,12 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
     BinarySensorEntity,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IotPorterConfigEntry
-from .const import SIGNAL_NEW_BOARD
 from .coordinator import Board, PorterCoordinator
-from .entity import IotPorterEntity
+from .entity import IotPorterEntity, async_add_board_entities
 
 PARALLEL_UPDATES = 0
 
@@ -26,17 +24,11 @@ async def async_setup_entry(
 ) -> None:
     """Add a connectivity sensor per board."""
     coordinator = entry.runtime_data.coordinator
-
-    @callback
-    def add_board(board: Board) -> None:
-        async_add_entities([BoardConnectivity(coordinator, board)])
-
-    for board in coordinator.boards.values():
-        add_board(board)
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_NEW_BOARD.format(entry_id=entry.entry_id), add_board
-        )
+    async_add_board_entities(
+        hass,
+        coordinator,
+        async_add_entities,
+        lambda board: [BoardConnectivity(coordinator, board)],
     )
 
 

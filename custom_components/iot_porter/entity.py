@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-from homeassistant.core import callback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, SIGNAL_BOARD_UPDATED
+from .const import DOMAIN, SIGNAL_BOARD_UPDATED, SIGNAL_NEW_BOARD
 from .coordinator import Board, PorterCoordinator
+
+
+def async_add_board_entities(
+    hass: HomeAssistant,
+    coordinator: PorterCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities_for: Callable[[Board], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for known boards now and new boards later."""
+
+    @callback
+    def add_board(board: Board) -> None:
+        async_add_entities(entities_for(board))
+
+    for board in coordinator.boards.values():
+        add_board(board)
+    coordinator.entry.async_on_unload(
+        async_dispatcher_connect(
+            hass,
+            SIGNAL_NEW_BOARD.format(entry_id=coordinator.entry.entry_id),
+            add_board,
+        )
+    )
 
 
 class IotPorterEntity(Entity):
@@ -33,14 +60,19 @@ class IotPorterEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the board's updates."""
         await super().async_added_to_hass()
+        self.follow(SIGNAL_BOARD_UPDATED, self._handle_board_update)
+
+    @callback
+    def follow(self, signal: str, handler: Callable[..., Any]) -> None:
+        """Connect a handler to one of this board's signals until removal."""
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                SIGNAL_BOARD_UPDATED.format(
+                signal.format(
                     entry_id=self.coordinator.entry.entry_id,
                     device_id=self.board.device_id,
                 ),
-                self._handle_board_update,
+                handler,
             )
         )
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IotPorterConfigEntry
-from .const import SIGNAL_DOOR_EVENTS, SIGNAL_NEW_BOARD
+from .const import SIGNAL_DOOR_EVENTS
 from .coordinator import Board, CountedEvent, PorterCoordinator
-from .entity import IotPorterEntity
+from .entity import IotPorterEntity, async_add_board_entities
 
 PARALLEL_UPDATES = 0
 
@@ -24,17 +23,11 @@ async def async_setup_entry(
 ) -> None:
     """Add a door event entity per board."""
     coordinator = entry.runtime_data.coordinator
-
-    @callback
-    def add_board(board: Board) -> None:
-        async_add_entities([DoorEvent(coordinator, board)])
-
-    for board in coordinator.boards.values():
-        add_board(board)
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_NEW_BOARD.format(entry_id=entry.entry_id), add_board
-        )
+    async_add_board_entities(
+        hass,
+        coordinator,
+        async_add_entities,
+        lambda board: [DoorEvent(coordinator, board)],
     )
 
 
@@ -51,16 +44,7 @@ class DoorEvent(IotPorterEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Listen for counted door events as well as board updates."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_DOOR_EVENTS.format(
-                    entry_id=self.coordinator.entry.entry_id,
-                    device_id=self.board.device_id,
-                ),
-                self._handle_door_events,
-            )
-        )
+        self.follow(SIGNAL_DOOR_EVENTS, self._handle_door_events)
 
     @callback
     def _handle_board_update(self) -> None:

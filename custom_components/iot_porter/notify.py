@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.components.notify import NotifyEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IotPorterConfigEntry
-from .const import DOMAIN, SIGNAL_NEW_BOARD
+from .const import DOMAIN
 from .coordinator import Board, PorterCoordinator
-from .entity import IotPorterEntity
+from .entity import IotPorterEntity, async_add_board_entities
 from .fitting import UnusableTextError
 from .forecaster import ForecastService
 
@@ -26,17 +25,11 @@ async def async_setup_entry(
     """Add a display notify entity per board."""
     coordinator = entry.runtime_data.coordinator
     forecast = entry.runtime_data.forecast
-
-    @callback
-    def add_board(board: Board) -> None:
-        async_add_entities([DoorDisplayNotify(coordinator, board, forecast)])
-
-    for board in coordinator.boards.values():
-        add_board(board)
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_NEW_BOARD.format(entry_id=entry.entry_id), add_board
-        )
+    async_add_board_entities(
+        hass,
+        coordinator,
+        async_add_entities,
+        lambda board: [DoorDisplayNotify(coordinator, board, forecast)],
     )
 
 

@@ -19,16 +19,15 @@ from homeassistant.const import (
     EntityCategory,
     UnitOfElectricPotential,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IotPorterConfigEntry
 from .battery import battery_percent
-from .const import SIGNAL_NEW_BOARD, SIGNAL_TEXT_UPDATED
+from .const import SIGNAL_TEXT_UPDATED
 from .coordinator import Board, PorterCoordinator
 from .display import content_id
-from .entity import IotPorterEntity
+from .entity import IotPorterEntity, async_add_board_entities
 from .fitting import state_text
 from .forecaster import ForecastService
 
@@ -112,23 +111,15 @@ async def async_setup_entry(
     """Add sensors for known boards now and for new boards when they appear."""
     coordinator = entry.runtime_data.coordinator
     forecast = entry.runtime_data.forecast
-
-    @callback
-    def add_board(board: Board) -> None:
-        async_add_entities(
-            [
-                *(PorterSensor(coordinator, board, desc) for desc in SENSORS),
-                ForecastSummarySensor(coordinator, board, forecast),
-                DisplayTextSensor(coordinator, board),
-            ]
-        )
-
-    for board in coordinator.boards.values():
-        add_board(board)
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_NEW_BOARD.format(entry_id=entry.entry_id), add_board
-        )
+    async_add_board_entities(
+        hass,
+        coordinator,
+        async_add_entities,
+        lambda board: [
+            *(PorterSensor(coordinator, board, desc) for desc in SENSORS),
+            ForecastSummarySensor(coordinator, board, forecast),
+            DisplayTextSensor(coordinator, board),
+        ],
     )
 
 
@@ -169,16 +160,7 @@ class _TextSensor(IotPorterEntity, SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Also follow text updates."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_TEXT_UPDATED.format(
-                    entry_id=self.coordinator.entry.entry_id,
-                    device_id=self.board.device_id,
-                ),
-                self._handle_board_update,
-            )
-        )
+        self.follow(SIGNAL_TEXT_UPDATED, self._handle_board_update)
 
 
 class ForecastSummarySensor(_TextSensor):
