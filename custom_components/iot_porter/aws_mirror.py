@@ -157,6 +157,11 @@ class AwsMirrorConfig:
         errors = validate_settings(
             self.endpoint, self.port, self.thing, self.topic_prefix, self.queue_limit
         )
+        # Any TCP port may be used in code (a local stand-in for AWS); the
+        # options flow offers only the two ports AWS IoT listens on.
+        errors.pop(CONF_AWS_PORT, None)
+        if not 0 < self.port < 65536:
+            errors[CONF_AWS_PORT] = ERROR_INVALID_PORT
         if errors:
             raise ValueError(next(iter(errors.values())))
         if not MIN_KEEPALIVE_S <= self.keepalive_s <= MAX_KEEPALIVE_S:
