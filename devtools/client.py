@@ -78,7 +78,7 @@ class HassClient:
     def alive(self) -> bool:
         """Return True when the HTTP server answers at all (even with a 401)."""
         try:
-            self.request("GET", "/api/", auth=False)
+            self.request("GET", "/auth/providers", auth=False)
         except HassApiError:
             return True
         except OSError:
