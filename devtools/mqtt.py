@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 PUBLISH_TIMEOUT_S = 10.0
 
@@ -35,7 +36,7 @@ class MqttPeer:
         self.messages: list[Message] = []
         self._lock = threading.Lock()
         self._subscriptions = subscriptions
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        self.client = paho.Client(CallbackAPIVersion.VERSION2)
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self._connected = threading.Event()
