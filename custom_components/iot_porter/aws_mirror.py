@@ -83,6 +83,7 @@ ERROR_TLS: Final = "tls_error"
 ERROR_UNREACHABLE: Final = "unreachable"
 ERROR_CONNECTION_LOST: Final = "connection_lost"
 ERROR_REFUSED: Final = "connection_refused"
+ERROR_NO_ANSWER: Final = "no_answer"
 ERROR_INVALID_CREDENTIALS: Final = "invalid_credentials"
 
 ERROR_INVALID_ENDPOINT: Final = "invalid_endpoint"
@@ -101,6 +102,8 @@ SAVE_DELAY_S: Final = 2
 SEND_WINDOW: Final = 10
 KEEPALIVE_S: Final = 60
 CONNECT_TIMEOUT_S: Final = 10.0
+# A server that accepted TLS but never answers CONNECT is given up on.
+CONNACK_TIMEOUT_S: Final = 30.0
 RECONNECT_MIN_S: Final = 1.0
 RECONNECT_MAX_S: Final = 120.0
 # On stop, wait this long for outstanding PUBACKs so a restart resends nothing.
@@ -298,6 +301,7 @@ class _Session:
     """One connection attempt: its paho client and what is on the wire."""
 
     client: mqtt.Client
+    connack: asyncio.Event = field(default_factory=asyncio.Event)
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     ready: bool = False
@@ -393,11 +397,20 @@ class AwsMirror:
 
     async def async_start(self) -> None:
         """Load the waiting messages and start connecting in the background."""
+        if self._supervisor is not None:
+            return
         stored = await self._store.async_load() or {}
-        restored = [
-            _Message(int(item[0]), str(item[1]), str(item[2]))
-            for item in stored.get("queue", [])
-        ]
+        try:
+            restored = [
+                _Message(int(item[0]), str(item[1]), str(item[2]))
+                for item in stored.get("queue", [])
+            ]
+        except (TypeError, ValueError, IndexError):
+            _LOGGER.warning(
+                "The stored AWS IoT mirror queue is damaged; starting with an "
+                "empty queue"
+            )
+            restored = []
         self._next_id = max(int(stored.get("next_id", 0)), self._next_id)
         for message in self._queue:
             message.id = self._next_id
@@ -584,6 +597,7 @@ class AwsMirror:
         """Start sending after AWS accepted the connection."""
         if session is not self._session:
             return
+        session.connack.set()
         if refused is not None:
             session.refused = refused
             return
@@ -739,6 +753,15 @@ class AwsMirror:
         except OSError as err:
             return ERROR_UNREACHABLE, err.strerror or type(err).__name__
         client.loop_start()
+        await self._async_wait(
+            session.connack, session.disconnected, self._stop, limit_s=CONNACK_TIMEOUT_S
+        )
+        if not any(
+            e.is_set() for e in (session.connack, session.disconnected, self._stop)
+        ):
+            client.disconnect()
+            await self.hass.async_add_executor_job(client.loop_stop)
+            return ERROR_NO_ANSWER, f"no CONNACK within {CONNACK_TIMEOUT_S:.0f} s"
         await self._async_wait(session.disconnected, self._stop)
         if self._stop.is_set() and not session.disconnected.is_set():
             if session.ready and session.in_flight:

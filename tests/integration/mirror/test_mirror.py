@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 import ssl
@@ -14,6 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
+from custom_components.iot_porter import aws_mirror
 from custom_components.iot_porter.aws_mirror import (
     ERROR_CERTIFICATE_REJECTED,
     ERROR_SERVER_UNTRUSTED,
@@ -399,3 +401,36 @@ async def test_diagnostics_hold_no_secrets(
     assert "CERTIFICATE" not in text
     assert "127.0.0.1" not in str(mirror.diagnostics())
     assert mirror.diagnostics()["certificate_expiring"] is False
+
+
+async def test_server_that_never_answers_connect_is_given_up_on(
+    hass: HomeAssistant,
+    make_mirror: MirrorFactory,
+    pki: Pki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mirror, "CONNACK_TIMEOUT_S", 0.2)
+    server_cert = pki.ca.issue("localhost", server=True)
+    cert_path, key_path = server_cert.write(pki.folder, "silent-server")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    held: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(
+        lambda _reader, writer: held.append(writer), "127.0.0.1", 0, ssl=context
+    )
+    port = silent.sockets[0].getsockname()[1]
+    mirror = make_mirror(port=port)
+    await mirror.async_start()
+
+    await wait_until(
+        lambda: mirror.last_error == aws_mirror.ERROR_NO_ANSWER,
+        "the silent server is reported",
+    )
+    await mirror.async_stop()
+    silent.close()
+    for writer in held:
+        writer.close()
+    await silent.wait_closed()
+
+    assert not mirror.connected
+    assert mirror.queue_depth == 0
