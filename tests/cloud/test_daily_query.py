@@ -22,6 +22,8 @@ DUCKDB_FROM_UNIXTIME = "CREATE MACRO from_unixtime(seconds) AS epoch_ms(seconds 
 GLUE_TO_DUCKDB = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT"}
 PLAUSIBLE_FROM_S = 1704067200  # 2024-01-01T00:00:00Z
 FRONT_GEN = 2761094
+# The thing is the Home Assistant that mirrors every board; its default name.
+HUB = "home-assistant"
 
 
 def utc(text: str) -> int:
@@ -46,12 +48,15 @@ def door(
 
 
 def delivery(
-    payload: dict[str, Any], lag_s: float, prefix: str = "iot_porter"
+    payload: dict[str, Any],
+    lag_s: float,
+    prefix: str = "iot_porter",
+    thing: str = HUB,
 ) -> Delivery:
     """Return the message as IoT Core sees it, lag_s after Home Assistant got it."""
     return Delivery(
-        topic=f"{prefix}/{payload['device']}/door",
-        client_id=payload["device"],
+        topic=f"{prefix}/{thing}/door",
+        client_id=thing,
         payload=payload,
         arrival_ms=int((payload["received"] + lag_s) * 1000),
     )
@@ -159,19 +164,64 @@ def glue_columns(template: dict[str, Any]) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def firehose_root(template: dict[str, Any], tmp_path: Path) -> Path:
-    """Write the sample through the door rule into a Firehose-shaped tree."""
+def rule_select(template: dict[str, Any], rule_name: str) -> RuleSelect:
+    """Return the evaluator of a topic rule's SELECT with default parameters."""
+    rule = template["Resources"][rule_name]["Properties"]["TopicRulePayload"]
+    return RuleSelect(Resolver(template, {}).resolve(rule["Sql"]))
+
+
+def write_through_door_rule(
+    template: dict[str, Any], deliveries: list[Delivery], root: Path
+) -> Path:
+    """Pass messages through the door rule into a Firehose-shaped tree."""
     rule = template["Resources"]["DoorEventRule"]["Properties"]["TopicRulePayload"]
-    select = RuleSelect(Resolver(template, {}).resolve(rule["Sql"]))
+    select = rule_select(template, "DoorEventRule")
     (firehose,) = [a["Firehose"] for a in rule["Actions"] if "Firehose" in a]
     records = []
-    for item in sample_deliveries():
+    for item in deliveries:
         output = select.apply(item)
         if output is not None:
             records.append((item.arrival_ms, output))
-    write_firehose_objects(tmp_path, records, firehose["Separator"])
-    return tmp_path
+    write_firehose_objects(root, records, firehose["Separator"])
+    return root
+
+
+def read_records(root: Path) -> list[dict[str, Any]]:
+    """Return every record in the Firehose-shaped tree, in object order."""
+    return [
+        json.loads(line)
+        for path in sorted(root.rglob("*.gz"))
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+
+
+def two_boards_one_hub() -> list[Delivery]:
+    """Return one Home Assistant mirroring two boards whose event ids coincide."""
+    deliveries: list[Delivery] = []
+    # Both boards are on generation 7 and number their events from 1, so
+    # only the board id tells their events apart.
+    for device, times in (
+        ("front-door", ["2025-12-02T07:00:00", "2025-12-02T18:00:00"]),
+        ("garage", ["2025-12-02T07:05:00", "2025-12-02T19:00:00"]),
+    ):
+        for seq, text in enumerate(times, start=1):
+            deliveries.append(delivery(door(device, 7, seq, utc(text), utc(text)), 1))
+    for device, seq, text in (
+        ("garage", 3, "2025-12-03T08:00:00"),
+        ("garage", 4, "2025-12-03T09:00:00"),
+        ("front-door", 3, "2025-12-03T12:00:00"),
+    ):
+        deliveries.append(delivery(door(device, 7, seq, utc(text), utc(text)), 1))
+    # Redeliveries of one event of each board count once for their own board.
+    deliveries.append(delivery(deliveries[0].payload, 900))
+    deliveries.append(delivery(deliveries[2].payload, 900))
+    return deliveries
+
+
+@pytest.fixture
+def firehose_root(template: dict[str, Any], tmp_path: Path) -> Path:
+    """Write the sample through the door rule into a Firehose-shaped tree."""
+    return write_through_door_rule(template, sample_deliveries(), tmp_path)
 
 
 def run_query(template: dict[str, Any], root: Path) -> list[tuple[str, date, int]]:
@@ -208,11 +258,7 @@ def test_query_counts_each_event_once_on_its_own_day(
 def test_sample_holds_duplicates_and_crosses_midnight(
     template: dict[str, Any], firehose_root: Path
 ) -> None:
-    lines = [
-        json.loads(line)
-        for path in sorted(firehose_root.rglob("*.gz"))
-        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
-    ]
+    lines = read_records(firehose_root)
     assert len(lines) > sum(n for *_, n in run_query(template, firehose_root))
     partitions = {path.parent.name for path in firehose_root.rglob("*.gz")}
     assert partitions == {"dt=2025-12-02", "dt=2025-12-03", "dt=2025-12-04"}
@@ -233,13 +279,93 @@ def test_event_received_after_midnight_sits_in_the_next_days_partition(
 
 
 def test_rule_output_has_exactly_the_glue_columns(template: dict[str, Any]) -> None:
-    rule = template["Resources"]["DoorEventRule"]["Properties"]["TopicRulePayload"]
-    select = RuleSelect(Resolver(template, {}).resolve(rule["Sql"]))
+    select = rule_select(template, "DoorEventRule")
     output = select.apply(sample_deliveries()[0])
     assert output is not None
     assert set(output) == set(glue_columns(template))
     assert output["device"] == "front-door"
+    assert output["thing"] == HUB
     assert output["event"] == f"{FRONT_GEN}#1"
+
+
+def test_one_hub_mirroring_two_boards_counts_each_board_per_day(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    deliveries = two_boards_one_hub()
+    assert {item.client_id for item in deliveries} == {HUB}
+    assert {item.topic for item in deliveries} == {f"iot_porter/{HUB}/door"}
+    root = write_through_door_rule(template, deliveries, tmp_path)
+    rows = run_query(template, root)
+    assert rows == [
+        ("front-door", date(2025, 12, 2), 2),
+        ("garage", date(2025, 12, 2), 2),
+        ("front-door", date(2025, 12, 3), 1),
+        ("garage", date(2025, 12, 3), 2),
+    ]
+    assert Counter({(d, day): n for d, day, n in rows}) == expected_counts(deliveries)
+
+
+def test_door_rule_output_names_the_board_and_the_hub(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    root = write_through_door_rule(template, two_boards_one_hub(), tmp_path)
+    records = read_records(root)
+    assert {(r["device"], r["thing"]) for r in records} == {
+        ("front-door", HUB),
+        ("garage", HUB),
+    }
+    # The same gen#seq exists for both boards; the board keeps them apart.
+    assert {r["device"] for r in records if r["event"] == "7#1"} == {
+        "front-door",
+        "garage",
+    }
+
+
+def test_a_second_hub_is_told_apart_by_the_thing_column(
+    template: dict[str, Any],
+) -> None:
+    payload = door(
+        "cabin-door", 3, 1, utc("2025-12-02T10:00:00"), utc("2025-12-02T10:00:01")
+    )
+    output = rule_select(template, "DoorEventRule").apply(
+        delivery(payload, 1, thing="cabin")
+    )
+    assert output is not None
+    assert (output["device"], output["thing"]) == ("cabin-door", "cabin")
+
+
+def test_forecast_rule_output_is_keyed_by_board_and_names_the_hub(
+    template: dict[str, Any],
+) -> None:
+    payload = {
+        "v": 1,
+        "device": "garage",
+        "id": "3fa2c1d0",
+        "lines": ["Dry until 18:00", "Rain tonight"],
+        "source": "local",
+        "model": None,
+        "generated": utc("2025-12-02T06:00:00"),
+    }
+    forecast = Delivery(
+        topic=f"iot_porter/{HUB}/forecast",
+        client_id=HUB,
+        payload=payload,
+        arrival_ms=(payload["generated"] + 2) * 1000,
+    )
+    select = rule_select(template, "ForecastRule")
+    output = select.apply(forecast)
+    assert output is not None
+    assert output == {
+        **payload,
+        "thing": HUB,
+        "ingested_ms": forecast.arrival_ms,
+    }
+    assert (
+        select.apply(
+            delivery(door("garage", 7, 1, None, utc("2025-12-02T10:00:01")), 1)
+        )
+        is None
+    )
 
 
 def test_firehose_objects_are_one_json_object_per_line(firehose_root: Path) -> None:
@@ -253,8 +379,7 @@ def test_firehose_objects_are_one_json_object_per_line(firehose_root: Path) -> N
 def test_without_the_separator_records_run_together(
     template: dict[str, Any], tmp_path: Path
 ) -> None:
-    rule = template["Resources"]["DoorEventRule"]["Properties"]["TopicRulePayload"]
-    select = RuleSelect(Resolver(template, {}).resolve(rule["Sql"]))
+    select = rule_select(template, "DoorEventRule")
     first_arrival_ms = sample_deliveries()[0].arrival_ms
     records = [
         (first_arrival_ms, output)

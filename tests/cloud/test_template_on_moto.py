@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Key
 from moto import mock_aws
 import pytest
 
@@ -20,6 +21,7 @@ from tests.cloud.aws_template import (
     referenced_names,
     split_by_moto_support,
 )
+from tests.cloud.test_daily_query import rule_select, two_boards_one_hub
 
 # moto's CloudFormation cannot create these; the harness creates them through
 # the service APIs instead. A change here means moto or the template changed.
@@ -33,6 +35,8 @@ EXPECTED_LEFT_OUT = {
     "DoorEventsPerDayQuery": "AWS::Athena::NamedQuery",
 }
 THING_VARIABLE = "${iot:Connection.Thing.ThingName}"
+# The default thing: the Home Assistant that mirrors every board.
+HUB = "home-assistant"
 IOT_ARN = f"arn:aws:iot:{REGION}:{ACCOUNT_ID}"
 
 
@@ -105,26 +109,29 @@ def test_thing_exists_with_the_default_name(
     deployed: tuple[dict[str, str], Resolver],
 ) -> None:
     iot = boto3.client("iot", region_name=REGION)
-    assert iot.describe_thing(thingName="front-door")["thingName"] == "front-door"
+    assert iot.describe_thing(thingName=HUB)["thingName"] == HUB
 
 
-def test_thing_policy_limits_a_thing_to_its_own_topics(
+def test_thing_policy_limits_a_hub_to_its_own_topics(
     deployed: tuple[dict[str, str], Resolver],
 ) -> None:
     policy = thing_policy()
 
     def allows(action: str, resource: str) -> bool:
-        return policy_allows(policy, action, f"{IOT_ARN}:{resource}", "front-door")
+        return policy_allows(policy, action, f"{IOT_ARN}:{resource}", HUB)
 
-    assert allows("iot:Connect", "client/front-door")
-    assert not allows("iot:Connect", "client/back-door")
-    assert allows("iot:Publish", "topic/iot_porter/front-door/door")
-    assert allows("iot:RetainPublish", "topic/iot_porter/front-door/forecast")
-    assert not allows("iot:Publish", "topic/iot_porter/back-door/door")
-    assert not allows("iot:RetainPublish", "topic/iot_porter/back-door/forecast")
-    assert not allows("iot:Publish", "topic/other/front-door/door")
-    assert not allows("iot:Publish", "topic/$aws/things/front-door/shadow/update")
-    assert allows("iot:Subscribe", "topicfilter/iot_porter/front-door/forecast")
+    assert allows("iot:Connect", f"client/{HUB}")
+    assert not allows("iot:Connect", "client/cabin")
+    # Every board's events go out under the hub's own topics.
+    assert allows("iot:Publish", f"topic/iot_porter/{HUB}/door")
+    assert allows("iot:RetainPublish", f"topic/iot_porter/{HUB}/forecast")
+    # Not under another hub's topics, nor under a board's id.
+    assert not allows("iot:Publish", "topic/iot_porter/cabin/door")
+    assert not allows("iot:RetainPublish", "topic/iot_porter/cabin/forecast")
+    assert not allows("iot:Publish", "topic/iot_porter/front-door/door")
+    assert not allows("iot:Publish", f"topic/other/{HUB}/door")
+    assert not allows("iot:Publish", f"topic/$aws/things/{HUB}/shadow/update")
+    assert allows("iot:Subscribe", f"topicfilter/iot_porter/{HUB}/forecast")
     assert not allows("iot:Subscribe", "topicfilter/iot_porter/+/forecast")
     assert not allows("iot:Subscribe", "topicfilter/iot_porter/#")
 
@@ -198,6 +205,33 @@ def test_door_events_are_keyed_by_identity_and_indexed_by_time(
         {"AttributeName": "device", "KeyType": "HASH"},
         {"AttributeName": "generated", "KeyType": "RANGE"},
     ]
+
+
+def test_two_boards_of_one_hub_keep_separate_histories_in_dynamodb(
+    template: dict[str, Any], deployed: tuple[dict[str, str], Resolver]
+) -> None:
+    physical_ids, _ = deployed
+    table = boto3.resource("dynamodb", region_name=REGION).Table(
+        physical_ids["DoorEventsTable"]
+    )
+    select = rule_select(template, "DoorEventRule")
+    deliveries = two_boards_one_hub()
+    # What the rule's DynamoDBv2 action does: one PutItem per rule output.
+    for item in deliveries:
+        output = select.apply(item)
+        assert output is not None
+        table.put_item(Item=output)
+
+    def history(device: str) -> list[tuple[str, str]]:
+        items = table.query(
+            IndexName="by_received", KeyConditionExpression=Key("device").eq(device)
+        )["Items"]
+        return [(str(i["event"]), str(i["thing"])) for i in items]
+
+    # Redeliveries overwrote themselves; equal gen#seq stayed apart per board.
+    assert history("front-door") == [("7#1", HUB), ("7#2", HUB), ("7#3", HUB)]
+    assert history("garage") == [(f"7#{n}", HUB) for n in range(1, 5)]
+    assert history(HUB) == []
 
 
 def test_firehose_writes_gzip_objects_under_daily_prefixes(
