@@ -10,10 +10,16 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryError,
+    ConfigEntryNotReady,
+    ServiceValidationError,
+)
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .aws_mirror import AwsMirror, AwsMirrorConfig, async_update_repair_issues
 from .compat import vol
 from .const import (
     ATTR_DEVICE_ID,
@@ -23,10 +29,12 @@ from .const import (
     SERVICE_REFRESH_FORECAST,
     SERVICE_RESET_COUNTER,
     SERVICE_SHOW_MESSAGE,
+    STORE_VERSION,
 )
-from .coordinator import PorterCoordinator
+from .coordinator import Board, PorterCoordinator
 from .fitting import UnusableTextError
 from .forecaster import ForecastService
+from .writer import ForecastResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +64,7 @@ class IotPorterData:
 
     coordinator: PorterCoordinator
     forecast: ForecastService
+    mirror: AwsMirror | None = None
 
 
 type IotPorterConfigEntry = ConfigEntry[IotPorterData]
@@ -155,7 +164,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) ->
     coordinator = PorterCoordinator(hass, entry)
     await coordinator.async_load()
     forecast = ForecastService(hass, entry, coordinator)
-    entry.runtime_data = IotPorterData(coordinator=coordinator, forecast=forecast)
+    mirror = await _async_start_mirror(hass, entry, coordinator, forecast)
+    entry.runtime_data = IotPorterData(
+        coordinator=coordinator, forecast=forecast, mirror=mirror
+    )
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await forecast.async_start()
@@ -164,6 +176,55 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) ->
     entry.async_on_unload(coordinator.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
     return True
+
+
+async def _async_start_mirror(
+    hass: HomeAssistant,
+    entry: IotPorterConfigEntry,
+    coordinator: PorterCoordinator,
+    forecast: ForecastService,
+) -> AwsMirror | None:
+    """Start the AWS IoT mirror when it is enabled, fed by counts and texts."""
+    try:
+        config = AwsMirrorConfig.from_options(entry.options)
+    except (ValueError, KeyError) as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="aws_mirror_settings"
+        ) from err
+    if config is None:
+        return None
+    mirror = AwsMirror(hass, config, f"{DOMAIN}.{entry.entry_id}.aws_mirror")
+    await mirror.async_start()
+    entry.async_on_unload(mirror.async_stop)
+    coordinator.counted_listeners.append(mirror.async_on_counted)
+
+    @callback
+    def mirror_text(board: Board, result: ForecastResult) -> None:
+        mirror.enqueue_forecast(
+            board.device_id,
+            lines=result.lines,
+            source=result.source,
+            model=result.model,
+            generated=result.generated_at,
+        )
+
+    forecast.text_listeners.append(mirror_text)
+
+    @callback
+    def update_issues() -> None:
+        async_update_repair_issues(hass, mirror)
+
+    entry.async_on_unload(mirror.async_add_listener(update_issues))
+    update_issues()
+    return mirror
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: IotPorterConfigEntry) -> None:
+    """Delete what the hub stored when it is removed for good."""
+    for suffix in ("", ".forecast", ".aws_mirror"):
+        await Store[dict[str, object]](
+            hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}{suffix}"
+        ).async_remove()
 
 
 async def _async_reload_on_change(

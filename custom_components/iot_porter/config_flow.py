@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -29,6 +30,21 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
+from .aws_certs import CONF_AWS_CA, CONF_AWS_CERTIFICATE, CONF_AWS_PRIVATE_KEY
+from .aws_mirror import (
+    AWS_PORTS,
+    CONF_AWS_ENABLED,
+    CONF_AWS_ENDPOINT,
+    CONF_AWS_PORT,
+    CONF_AWS_QUEUE_LIMIT,
+    CONF_AWS_THING,
+    CONF_AWS_TOPIC_PREFIX,
+    DEFAULT_AWS_PORT,
+    DEFAULT_QUEUE_LIMIT,
+    DEFAULT_TOPIC_PREFIX,
+    MAX_QUEUE_LIMIT,
+    validate_options,
+)
 from .compat import vol
 from .const import (
     CONF_BASE_TOPIC,
@@ -247,14 +263,34 @@ class IotPorterConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class IotPorterOptionsFlow(OptionsFlow):
-    """Forecast and display settings."""
+    """Forecast and display settings, and the optional AWS IoT mirror."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and store the options."""
+        """Let the user pick which settings to change."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["forecast", "aws_mirror"]
+        )
+
+    def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
+        """Store the changed options next to the untouched ones."""
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    async def async_step_forecast(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and store the forecast options."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            cleared = {
+                key: None
+                for key in (CONF_WEATHER_ENTITY, CONF_INSTRUCTIONS, CONF_BASE_URL)
+                if key not in user_input
+            }
+            options = {**self.config_entry.options, **user_input, **cleared}
+            return self.async_create_entry(
+                data={k: v for k, v in options.items() if v is not None}
+            )
         schema = vol.Schema(
             {
                 vol.Optional(CONF_WEATHER_ENTITY): EntitySelector(
@@ -289,11 +325,61 @@ class IotPorterOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="forecast",
             data_schema=self.add_suggested_values_to_schema(
                 schema, dict(self.config_entry.options)
             ),
         )
+
+    async def async_step_aws_mirror(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Check and store the AWS IoT Core mirror settings."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if not user_input.get(CONF_AWS_ENABLED):
+                return self._save({CONF_AWS_ENABLED: False})
+            user_input[CONF_AWS_PORT] = int(user_input[CONF_AWS_PORT])
+            errors, _ = await self.hass.async_add_executor_job(
+                validate_options, user_input
+            )
+            if not errors:
+                return self._save(user_input)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_AWS_ENABLED, default=False): BooleanSelector(),
+                vol.Optional(CONF_AWS_ENDPOINT): TextSelector(),
+                vol.Required(CONF_AWS_PORT, default=str(DEFAULT_AWS_PORT)): (
+                    SelectSelector(
+                        SelectSelectorConfig(
+                            options=[str(port) for port in AWS_PORTS],
+                            mode=SelectSelectorMode.DROPDOWN,
+                        )
+                    )
+                ),
+                vol.Optional(CONF_AWS_THING): TextSelector(),
+                vol.Required(
+                    CONF_AWS_TOPIC_PREFIX, default=DEFAULT_TOPIC_PREFIX
+                ): TextSelector(),
+                vol.Optional(CONF_AWS_CERTIFICATE): _PEM,
+                vol.Optional(CONF_AWS_PRIVATE_KEY): _PEM,
+                vol.Optional(CONF_AWS_CA): _PEM,
+                vol.Required(
+                    CONF_AWS_QUEUE_LIMIT, default=DEFAULT_QUEUE_LIMIT
+                ): _number(1, MAX_QUEUE_LIMIT, None),
+            }
+        )
+        suggested = dict(user_input or self.config_entry.options)
+        if CONF_AWS_PORT in suggested:
+            suggested[CONF_AWS_PORT] = str(suggested[CONF_AWS_PORT])
+        return self.async_show_form(
+            step_id="aws_mirror",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+
+_PEM = TextSelector(TextSelectorConfig(multiline=True))
 
 
 def _number(low: int, high: int, unit: str | None) -> NumberSelector:

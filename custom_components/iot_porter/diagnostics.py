@@ -8,8 +8,17 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import IotPorterConfigEntry
+from .aws_certs import CONF_AWS_CA, CONF_AWS_CERTIFICATE, CONF_AWS_PRIVATE_KEY
+from .aws_mirror import CONF_AWS_ENDPOINT
+from .const import CONF_API_KEY
 
-TO_REDACT = {"api_key", "private_key", "certificate", "ca_certificate", "password"}
+TO_REDACT = {
+    CONF_API_KEY,
+    CONF_AWS_CERTIFICATE,
+    CONF_AWS_PRIVATE_KEY,
+    CONF_AWS_CA,
+    CONF_AWS_ENDPOINT,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -18,6 +27,7 @@ async def async_get_config_entry_diagnostics(
     """Return what helps to debug the hub without leaking secrets."""
     coordinator = entry.runtime_data.coordinator
     forecast = entry.runtime_data.forecast
+    mirror = entry.runtime_data.mirror
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
@@ -41,6 +51,7 @@ async def async_get_config_entry_diagnostics(
                 for device_id, result in forecast.results.items()
             },
         },
+        "aws_mirror": mirror.diagnostics() if mirror else None,
         "rejected_messages": {
             device_id: dict(counts)
             for device_id, counts in coordinator.rejections.items()

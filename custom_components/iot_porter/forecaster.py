@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -116,6 +117,7 @@ class ForecastService:
         )
         self._reauth_started = False
         self._weather_followed = False
+        self.text_listeners: list[Callable[[Board, ForecastResult], None]] = []
 
     @property
     def language(self) -> str:
@@ -205,8 +207,12 @@ class ForecastService:
                 result = self.writer.unavailable_result(request)
             else:
                 result = await self.writer.async_write(window, request, force=force)
+            previous = self.results.get(board.device_id)
             self.results[board.device_id] = result
             self._result_budgets[board.device_id] = request.budget
+            if previous is None or previous.lines != result.lines:
+                for listener in self.text_listeners:
+                    listener(board, result)
             self._react_to(result)
             self._text_changed(board)
         self._store.async_delay_save(lambda: {"writer": self.writer.as_dict()}, 5)

@@ -312,3 +312,15 @@ async def test_diagnostics_show_boards_and_redact_secrets(
     assert "sk-secret" not in json.dumps(diagnostics)
     board = diagnostics["boards"]["front-door"]
     assert (board["total"], board["duplicates"]) == (1, 1)
+
+
+async def test_removing_the_hub_deletes_its_stored_counts(
+    hass: HomeAssistant, setup_hub, hass_storage: dict[str, Any]
+) -> None:
+    entry = await setup_hub()
+    await send_events(hass, [1])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert f"{DOMAIN}.{entry.entry_id}" in hass_storage
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert f"{DOMAIN}.{entry.entry_id}" not in hass_storage

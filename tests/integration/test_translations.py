@@ -50,11 +50,31 @@ def _used_keys() -> set[str]:
             keys.add(f"issues.{match.group(1)}.title")
             keys.add(f"issues.{match.group(1)}.description")
     flow_source = (INTEGRATION / "config_flow.py").read_text()
-    for error in re.findall(r'return "([a-z_]+)"', flow_source):
+    config_part, options_part = flow_source.split("class IotPorterOptionsFlow")
+    for error in re.findall(r'return "([a-z_]+)"', config_part):
         keys.add(f"config.error.{error}")
-    for step in re.findall(r'step_id="([a-z_]+)"', source):
-        flow = "options" if step == "init" else "config"
-        keys.add(f"{flow}.step.{step}.title")
+    for flow, part in (("config", config_part), ("options", options_part)):
+        for step in re.findall(r'step_id="([a-z_]+)"', part):
+            keys.add(f"{flow}.step.{step}.title")
+    for menu in re.findall(r"menu_options=\[([^\]]+)\]", options_part):
+        for option in re.findall(r'"([a-z_]+)"', menu):
+            keys.add(f"options.step.init.menu_options.{option}")
+    # The mirror's own modules name their flow errors and issues as constants.
+    for module in ("aws_mirror.py", "aws_certs.py"):
+        text = (INTEGRATION / module).read_text()
+        for key in re.findall(
+            r"ERROR_INVALID_(?:ENDPOINT|PORT|THING|TOPIC_PREFIX|QUEUE_LIMIT"
+            r'|CERTIFICATE|PRIVATE_KEY|CA): Final = "([a-z_]+)"',
+            text,
+        ):
+            keys.add(f"options.error.{key}")
+        for key in re.findall(
+            r'ERROR_(?:KEY_MISMATCH|CERTIFICATE_EXPIRED): Final = "([a-z_]+)"', text
+        ):
+            keys.add(f"options.error.{key}")
+        for key in re.findall(r'ISSUE_\w+: Final = "([a-z_]+)"', text):
+            keys.add(f"issues.{key}.title")
+            keys.add(f"issues.{key}.description")
     return keys
 
 
@@ -65,7 +85,11 @@ def test_the_key_scan_finds_the_keys_it_should() -> None:
     assert "issues.board_silent.description" in keys
     assert "config.abort.mqtt_not_configured" in keys
     assert "config.error.quota_exhausted" in keys
-    assert "options.step.init.title" in keys
+    assert "options.step.forecast.title" in keys
+    assert "options.step.init.menu_options.aws_mirror" in keys
+    assert "options.error.key_mismatch" in keys
+    assert "issues.aws_certificate_expiring.description" in keys
+    assert "exceptions.aws_mirror_settings.message" in keys
     assert "issues.openai_quota.description" in keys
 
 

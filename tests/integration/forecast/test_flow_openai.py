@@ -169,6 +169,10 @@ async def test_options_flow_stores_the_forecast_settings(
 ) -> None:
     entry = _entry(hass, fake_openai)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "forecast"}
+    )
     assert result["type"] is FlowResultType.FORM
     settings = {
         CONF_WEATHER_ENTITY: "weather.stockholm",
@@ -185,3 +189,26 @@ async def test_options_flow_stores_the_forecast_settings(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == settings
+
+
+async def test_forecast_options_can_be_cleared(
+    hass: HomeAssistant, mqtt_ready: Any, fake_openai: FakeOpenAI
+) -> None:
+    entry = _entry(hass, fake_openai)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "forecast"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_LANGUAGE: "auto",
+            CONF_MODEL: "gpt-4o-mini",
+            CONF_REFRESH_MIN: 30,
+            CONF_DAILY_CAP: 24,
+            CONF_MESSAGE_MIN: 60,
+            CONF_TIMEOUT_S: 20,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_BASE_URL not in entry.options

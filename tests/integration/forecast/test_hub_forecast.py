@@ -218,6 +218,13 @@ async def test_message_replaces_the_forecast_until_it_expires(
     await hass.async_block_till_done()
     shown = _displays(mqtt_ready)[-1]
     assert (shown["source"], shown["lines"]) == ("message", ["Parcel at Anna's"])
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": "notify.front_door_display", "message": "🙂"},
+            blocking=True,
+        )
     display_text = hass.states.get(DISPLAY_TEXT)
     assert display_text is not None
     assert display_text.attributes["source"] == "message"
