@@ -236,6 +236,11 @@ class HassClient:
             data: dict[str, Any] = {}
             if step["step_id"] == "broker":
                 data = {"broker": host, "port": port}
+                # Newer releases group the rest in collapsed sections; the UI
+                # sends them with their defaults.
+                for item in step.get("data_schema") or []:
+                    if item.get("type") == "expandable" and item["name"] not in data:
+                        data[item["name"]] = _section_defaults(item)
             step = self.flow_step(step["flow_id"], data)
         if step["type"] != "create_entry":
             raise HassApiError(f"MQTT setup ended with {step}")
@@ -265,6 +270,24 @@ class HassClient:
                     raise HassApiError(f"{command['type']}: {reply['error']}")
                 results.append(reply["result"])
         return results
+
+
+def _section_defaults(section: dict[str, Any]) -> dict[str, Any]:
+    """Return what the UI sends for an untouched section: its fields' defaults."""
+    values: dict[str, Any] = {}
+    for field in section.get("schema", []):
+        selector = field.get("selector") or {}
+        suggested = (field.get("description") or {}).get("suggested_value")
+        if "default" in field:
+            values[field["name"]] = field["default"]
+        elif suggested is not None:
+            values[field["name"]] = suggested
+        elif "boolean" in selector:
+            values[field["name"]] = False
+        elif "select" in selector and field.get("required"):
+            first = selector["select"]["options"][0]
+            values[field["name"]] = first["value"] if isinstance(first, dict) else first
+    return values
 
 
 async def authenticate(sock: aiohttp.ClientWebSocketResponse, token: str) -> None:
