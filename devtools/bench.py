@@ -567,9 +567,11 @@ def render(report: Report) -> str:
     lines += [
         "",
         f"The true number of door events is {report.unique_events:,}. IoT Porter "
-        "updates its total, today, last-event, last-seen and event entities and "
-        "republishes the retained display message for every counted event; the "
-        "DIY counter counts every redelivered duplicate again.",
+        "updates its total, today, last-event, last-seen and event entities for "
+        "every counted event and keeps the retained display message current (a "
+        "burst republishes it at most once a second); entities whose state did "
+        "not change are not rewritten. The DIY counter counts every redelivered "
+        "duplicate again.",
         "",
         "## 2. Latency from publish to state change",
         "",

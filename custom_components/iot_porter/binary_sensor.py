@@ -49,6 +49,10 @@ class BoardConnectivity(IotPorterEntity, BinarySensorEntity):
         """Bind to the board."""
         super().__init__(coordinator, board, "connectivity")
 
+    def _shown(self) -> object:
+        """Return the connectivity, all this sensor's state shows."""
+        return (self.is_on,)
+
     @property
     def is_on(self) -> bool | None:
         """Return whether the board is reporting."""

@@ -17,6 +17,9 @@ SILENCE_CHECK_INTERVAL_S: Final = 60
 SILENT_ISSUE_AFTER_S: Final = 2 * 24 * 3600
 MIN_FIRMWARE: Final = (1, 0, 0)
 
+# A burst of door events republishes a board's display at most once per period.
+DISPLAY_COALESCE_S: Final = 1.0
+
 STORE_VERSION: Final = 1
 STORE_SAVE_DELAY_S: Final = 1
 

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import (
     async_track_time_change,
@@ -27,6 +29,7 @@ from .const import (
     CONF_BASE_TOPIC,
     DEFAULT_BASE_TOPIC,
     DEFAULT_INTERVAL_S,
+    DISPLAY_COALESCE_S,
     DOMAIN,
     MIN_FIRMWARE,
     SIGNAL_BOARD_UPDATED,
@@ -178,6 +181,7 @@ class PorterCoordinator:
         )
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self.text_provider: TextProvider | None = None
+        self._display_debouncers: dict[str, Debouncer[None]] = {}
         self.counted_listeners: list[CountedListener] = []
 
     async def async_load(self) -> None:
@@ -213,6 +217,8 @@ class PorterCoordinator:
         """Unsubscribe and write the counts to disk now."""
         while self._unsubscribers:
             self._unsubscribers.pop()()
+        for debouncer in self._display_debouncers.values():
+            debouncer.async_shutdown()
         await self._store.async_save(self._as_store())
 
     def _as_store(self) -> dict[str, Any]:
@@ -428,11 +434,26 @@ class PorterCoordinator:
         )
 
     @callback
-    def async_publish_display(self, board: Board, *, force: bool = False) -> None:
+    def async_publish_display(self, board: Board) -> None:
+        """Publish the board's display message soon; bursts publish once."""
+        if (debouncer := self._display_debouncers.get(board.device_id)) is None:
+            debouncer = self._display_debouncers[board.device_id] = Debouncer(
+                self.hass,
+                _LOGGER,
+                cooldown=DISPLAY_COALESCE_S,
+                immediate=True,
+                function=partial(self._publish_display_now, board.device_id),
+            )
+        debouncer.async_schedule_call()
+
+    @callback
+    def _publish_display_now(self, device_id: str) -> None:
         """Publish the board's retained display message when its content changed."""
+        if (board := self.boards.get(device_id)) is None:
+            return
         content = self.display_content(board)
         new_id = content_id(content)
-        if new_id == board.published_id and not force:
+        if new_id == board.published_id:
             return
         board.published_id = new_id
         payload = display_payload(content, dt_util.now())

@@ -43,12 +43,15 @@ class IotPorterEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Entities whose state never depends on the board's counts or readings.
+    _follows_board = True
 
     def __init__(self, coordinator: PorterCoordinator, board: Board, key: str) -> None:
         """Bind the entity to its board."""
         self.coordinator = coordinator
         self.board = board
         self._attr_unique_id = f"{board.device_id}_{key}"
+        self._written: object = None
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, board.device_id)},
             name=board.device_id.replace("-", " ").replace("_", " ").capitalize(),
@@ -60,7 +63,8 @@ class IotPorterEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the board's updates."""
         await super().async_added_to_hass()
-        self.follow(SIGNAL_BOARD_UPDATED, self._handle_board_update)
+        if self._follows_board:
+            self.follow(SIGNAL_BOARD_UPDATED, self._handle_board_update)
 
     @callback
     def follow(self, signal: str, handler: Callable[..., Any]) -> None:
@@ -76,7 +80,15 @@ class IotPorterEntity(Entity):
             )
         )
 
+    def _shown(self) -> object:
+        """Return what the state shows; None means "write on every update"."""
+        return None
+
     @callback
     def _handle_board_update(self) -> None:
-        """Write the new state."""
+        """Write the state, unless what it shows did not change."""
+        shown = self._shown()
+        if shown is not None and shown == self._written:
+            return
+        self._written = shown
         self.async_write_ha_state()

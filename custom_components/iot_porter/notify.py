@@ -37,6 +37,7 @@ class DoorDisplayNotify(IotPorterEntity, NotifyEntity):
     """Shows a message on the door display for the configured time."""
 
     _attr_translation_key = "display"
+    _follows_board = False
 
     def __init__(
         self, coordinator: PorterCoordinator, board: Board, forecast: ForecastService

@@ -26,7 +26,6 @@ from . import IotPorterConfigEntry
 from .battery import battery_percent
 from .const import SIGNAL_TEXT_UPDATED
 from .coordinator import Board, PorterCoordinator
-from .display import content_id
 from .entity import IotPorterEntity, async_add_board_entities
 from .fitting import state_text
 from .forecaster import ForecastService
@@ -138,6 +137,10 @@ class PorterSensor(IotPorterEntity, SensorEntity):
         super().__init__(coordinator, board, description.key)
         self.entity_description = description
 
+    def _shown(self) -> object:
+        """Return availability and value: all this sensor's state shows."""
+        return (self.available, self.native_value)
+
     @property
     def available(self) -> bool:
         """Return False for board measurements while the board is silent."""
@@ -151,6 +154,8 @@ class PorterSensor(IotPorterEntity, SensorEntity):
 
 class _TextSensor(IotPorterEntity, SensorEntity):
     """A sensor whose state is text on the board's display."""
+
+    _follows_board = False
 
     def __init__(self, coordinator: PorterCoordinator, board: Board, key: str) -> None:
         """Bind to the board."""
@@ -215,10 +220,6 @@ class DisplayTextSensor(_TextSensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the lines, the source and the content id."""
+        """Return the lines and where they come from."""
         content = self.coordinator.display_content(self.board)
-        return {
-            "lines": list(content.lines),
-            "source": content.source,
-            "content_id": content_id(content),
-        }
+        return {"lines": list(content.lines), "source": content.source}

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 import json
 
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
+
+from custom_components.iot_porter.const import DISPLAY_COALESCE_S
 
 STATE = {
     "v": 1,
@@ -27,6 +34,14 @@ def events_payload(seqs: Iterable[int], gen: int = 7, ts: int | None = None) -> 
     )
 
 
+async def flush_displays(hass: HomeAssistant) -> None:
+    """Let display messages held back by burst coalescing go out."""
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=DISPLAY_COALESCE_S + 0.5)
+    )
+    await hass.async_block_till_done()
+
+
 async def send_events(
     hass: HomeAssistant,
     seqs: Iterable[int],
@@ -39,6 +54,7 @@ async def send_events(
         hass, f"iot_porter/{device}/events", events_payload(seqs, gen, ts), qos=1
     )
     await hass.async_block_till_done()
+    await flush_displays(hass)
 
 
 async def send_state(
@@ -49,6 +65,7 @@ async def send_state(
         hass, f"iot_porter/{device}/state", json.dumps(STATE | changes), qos=1
     )
     await hass.async_block_till_done()
+    await flush_displays(hass)
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str:

@@ -31,7 +31,7 @@ from custom_components.iot_porter.const import (
 )
 from custom_components.iot_porter.protocol import decode
 
-from ..helpers import send_events, send_state, state_of
+from ..helpers import flush_displays, send_events, send_state, state_of
 from .fake_openai import QUOTA, VALID_KEY, FakeOpenAI, text
 from .weather_entities import NOW
 
@@ -69,7 +69,7 @@ async def _start(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 async def _refresh(hass: HomeAssistant) -> None:
     await hass.services.async_call(DOMAIN, "refresh_forecast", {}, blocking=True)
-    await hass.async_block_till_done()
+    await flush_displays(hass)
 
 
 def _displays(mqtt_mock: Any, device: str = "front-door") -> list[dict[str, Any]]:
