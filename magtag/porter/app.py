@@ -32,6 +32,9 @@ class Wake:
             "wake": "reset",
             "new_event": False,
             "published_events": 0,
+            "repeated_events": 0,
+            "confirmed_events": 0,
+            "dropped_events": 0,
             "state_published": False,
             "display_received": False,
             "display_rejected": None,
@@ -74,15 +77,21 @@ class Wake:
                 self.hw.nvm, state.gen, state.block_end, self.hw.random_u31
             )
             if gen != state.gen:
-                state.backlog = []
-                state.recent = []
+                # Events of the old generation cannot be sent under the new one.
+                self.note_dropped(state.drop_all())
             state.gen, state.next_seq, state.block_end = gen, start, end
         seq = state.next_seq
         state.next_seq += 1
         return seq
 
+    def note_dropped(self, lost):
+        """Count unconfirmed events dropped in this wake and log it."""
+        if lost:
+            self.report["dropped_events"] += lost
+            log("error", dropped_text(self.state.dropped))
+
     def count_door_event(self):
-        """Add a debounced door event to the backlog."""
+        """Add a debounced door event to the unconfirmed events."""
         state = self.state
         now = self.hw.time()
         last = state.last_event_t
@@ -92,7 +101,7 @@ class Wake:
             return
         seq = self.take_seq()
         ts = now if state.clock_ok else None
-        state.backlog.append((seq, ts))
+        self.note_dropped(state.add_event(seq, ts))
         state.count += 1
         state.last_event_t = now
         self.report["new_event"] = True
@@ -169,16 +178,34 @@ class Wake:
         client.on_message = self.on_message
         return client
 
-    def publish_backlog(self, client):
-        """Publish the backlog; drop events only after the broker acknowledged."""
+    def confirm_counted(self):
+        """Forget the events this wake's display message shows counted."""
+        confirmed = self.state.confirm(self.display_message)
+        self.report["confirmed_events"] += confirmed
+
+    def publish_events(self, client):
+        """Publish every event Home Assistant has not shown as counted, oldest first.
+
+        Events stay after the broker's PUBACK: only a display message received in
+        this wake proves that Home Assistant counted them. The retained one usually
+        arrives while the first batch waits for its ack, so later batches skip
+        what it confirms.
+        """
         state = self.state
-        while state.backlog:
-            size, payload = protocol.first_batch(state.gen, state.backlog)
+        last = -1
+        while True:
+            self.confirm_counted()
+            todo = [event for event in state.unconfirmed if event[0] > last]
+            if not todo:
+                return
+            size, payload = protocol.first_batch(state.gen, todo)
             client.publish(self.topics["events"], payload, qos=1)
-            sent = state.backlog[:size]
-            state.backlog = state.backlog[size:]
-            state.recent = (state.recent + sent)[-persist.MAX_RECENT :]
-            self.report["published_events"] += size
+            batch = todo[:size]
+            first_time = len([e for e in batch if not state.is_sent(e[0])])
+            last = batch[-1][0]
+            state.mark_sent(last)
+            self.report["published_events"] += first_time
+            self.report["repeated_events"] += size - first_time
             persist.save(self.hw.sleep_memory, state)
 
     def publish_state(self, client):
@@ -190,17 +217,19 @@ class Wake:
             battery_v=self.hw.battery_v(),
             rssi=self.hw.rssi(),
             wake=self.report["wake"],
-            error=state.error,
+            error=state_error(state),
             lines=lines,
             chars=chars,
             interval_s=self.settings.interval_s,
-            backlog=len(state.backlog),
+            backlog=state.unsent(),
         )
-        reported = state.error
+        reported, reported_dropped = state.error, state.dropped
         client.publish(self.topics["state"], payload, retain=True, qos=1)
         self.report["state_published"] = True
         if state.error == reported:
             state.error = None
+        if state.dropped == reported_dropped:
+            state.dropped = 0
 
     def wait_display(self, client):
         """Wait briefly for the retained display message if it has not come yet."""
@@ -219,7 +248,7 @@ class Wake:
             # Subscribing first lets the retained display message arrive while the
             # publishes below wait for their acknowledgements: no extra wait.
             client.subscribe(self.topics["display"], qos=1)
-            self.publish_backlog(client)
+            self.publish_events(client)
             self.publish_state(client)
             self.wait_display(client)
         finally:
@@ -237,7 +266,7 @@ class Wake:
         content = view.compose(
             state.display,
             state.gen,
-            state.recent + state.backlog,
+            state.unconfirmed,
             now=hw.time(),
             clock_ok=state.clock_ok,
             battery_v=hw.battery_v(),
@@ -282,6 +311,13 @@ class Wake:
             self.hw.wait_display_idle(DISPLAY_BUSY_TIMEOUT_S)
         except Exception as exc:
             log("display busy wait failed:", type(exc).__name__)
+        dropped = self.report["dropped_events"]
+        if dropped:
+            # Keep the loss in the report even when a later error replaced it.
+            text = dropped_text(dropped)
+            if self.report["error"]:
+                text += "; " + self.report["error"]
+            self.report["error"] = protocol.clip_error(text)
         self.report["sleep_s"] = interval_s
         self.report["awake_s"] = self.hw.monotonic() - self.started
         log("sleeping", interval_s, "s")
@@ -323,11 +359,30 @@ class Wake:
                 except Exception as exc:
                     log("radio off failed:", type(exc).__name__)
             self.apply_display()
+            self.confirm_counted()
             self.update_screen()
         except Exception as exc:
             self.record_error("wake", exc)
         self.arm_and_sleep(interval_s)
         return self.report
+
+
+def dropped_text(dropped):
+    """Return the error that reports unconfirmed events dropped at the bound."""
+    return "events: dropped %d oldest unconfirmed (limit %d)" % (
+        dropped,
+        persist.MAX_UNCONFIRMED,
+    )
+
+
+def state_error(state):
+    """Return the error for the state message: dropped events first, then the last."""
+    if not state.dropped:
+        return state.error
+    text = dropped_text(state.dropped)
+    if state.error:
+        text += "; " + state.error
+    return protocol.clip_error(text)
 
 
 def run(hw):

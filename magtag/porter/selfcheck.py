@@ -71,13 +71,40 @@ def check_persist():
     """Sleep memory round-trips and rejects a flipped bit."""
     state = persist.WakeState()
     state.gen, state.next_seq, state.block_end = 77, 3, 32
-    state.backlog = [(1, 1764770000), (2, None)]
+    state.unconfirmed = [(1, 1764770000), (2, None)]
+    state.sent_seq = 1
     memory = bytearray(4096)
     persist.save(memory, state)
     loaded = persist.load(memory)
-    expect(loaded is not None and loaded.backlog == state.backlog, "round trip")
+    expect(loaded is not None, "round trip")
+    expect(loaded.unconfirmed == state.unconfirmed, "round trip events")
+    expect(loaded.sent_seq == 1 and loaded.unsent() == 1, "round trip sent")
     memory[30] ^= 1
     expect(persist.load(memory) is None, "corruption detected")
+
+
+def check_unconfirmed():
+    """Events stay until a display message of their generation shows them counted."""
+    message, _reason = protocol.parse_display(DISPLAY)
+    state = persist.WakeState()
+    state.gen = 78
+    for seq in range(4, 8):
+        state.add_event(seq, None)
+    expect(state.confirm(message) == 0, "other generation confirms nothing")
+    state.gen = 77
+    expect(state.confirm(None) == 0, "no message confirms nothing")
+    expect(state.confirm(message) == 2, "seq 4 and 5 confirmed")
+    expect(state.unconfirmed == [(6, None), (7, None)], "6 and 7 stay")
+    for seq in range(8, 8 + persist.MAX_UNCONFIRMED):
+        state.add_event(seq, None)
+    expect(len(state.unconfirmed) == persist.MAX_UNCONFIRMED, "bound kept")
+    expect(state.unconfirmed[0][0] == 8 and state.dropped == 2, "oldest dropped")
+    memory = bytearray(4096)
+    full = {"id": "x", "lines": ["\u00e5" * 60] * 12, "today": 1, "total": 2}
+    state.display = full
+    persist.save(memory, state)
+    loaded = persist.load(memory)
+    expect(len(loaded.unconfirmed) == persist.MAX_UNCONFIRMED, "bound fits")
 
 
 def check_protocol():
@@ -132,6 +159,7 @@ def run():
         check_checksum,
         check_sequence,
         check_persist,
+        check_unconfirmed,
         check_protocol,
         check_view,
         check_settings_and_accelerometer,

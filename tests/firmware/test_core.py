@@ -13,7 +13,7 @@ from magtag.porter.lis3dh import LIS3DH
 from magtag.porter.settings import Settings
 from magtag.sim.hardware import FONT_PATH, FakeLis3dh, Nvm
 
-from .conftest import example_bytes, examples
+from .conftest import example_bytes, examples, load_example
 
 
 class Counter:
@@ -95,8 +95,9 @@ def make_state() -> persist.WakeState:
     state = persist.WakeState()
     state.gen, state.next_seq, state.block_end = 2761094, 43, 64
     state.count = 7
-    state.backlog = [(41, 1764770412), (42, None)]
-    state.recent = [(40, 1764770000)]
+    state.unconfirmed = [(40, 1764770000), (41, 1764770412), (42, None)]
+    state.sent_seq = 40
+    state.dropped = 2
     state.error = "network: OSError timed out"
     state.display = {"id": "x", "lines": ["å"], "today": 1, "total": 2}
     return state
@@ -107,8 +108,8 @@ def test_state_survives_a_round_trip_through_sleep_memory() -> None:
     persist.save(memory, make_state())
     loaded = persist.load(memory)
     assert loaded is not None
-    assert loaded.backlog == [(41, 1764770412), (42, None)]
-    assert loaded.recent == [(40, 1764770000)]
+    assert loaded.unconfirmed == [(40, 1764770000), (41, 1764770412), (42, None)]
+    assert (loaded.sent_seq, loaded.unsent(), loaded.dropped) == (40, 2, 2)
     assert (loaded.gen, loaded.next_seq, loaded.block_end) == (2761094, 43, 64)
     assert loaded.error == "network: OSError timed out"
     assert loaded.display == {"id": "x", "lines": ["å"], "today": 1, "total": 2}
@@ -136,16 +137,54 @@ def test_a_block_with_a_valid_crc_but_impossible_values_is_rejected() -> None:
     assert persist.load(memory) is None
 
 
-def test_display_text_is_shed_before_any_backlog_event_when_memory_is_full() -> None:
+def test_display_text_is_shed_before_any_event_when_memory_is_full() -> None:
     state = make_state()
     state.display = {"id": "x", "lines": ["y" * 60] * 12, "today": 1, "total": 2}
-    state.backlog = [(seq, 1764770000 + seq) for seq in range(200)]
+    state.unconfirmed = [(seq, 1764770000 + seq) for seq in range(200)]
     memory = bytearray(2048)
     persist.save(memory, state)
     loaded = persist.load(memory)
     assert loaded is not None
     assert loaded.display is None
-    assert loaded.backlog == state.backlog
+    assert loaded.unconfirmed == state.unconfirmed
+
+
+def test_events_dropped_for_lack_of_memory_are_counted_for_the_error() -> None:
+    state = make_state()
+    state.display = None
+    state.unconfirmed = [(seq, 1764770000 + seq) for seq in range(200)]
+    memory = bytearray(1024)
+    persist.save(memory, state)
+    loaded = persist.load(memory)
+    assert loaded is not None
+    kept = len(loaded.unconfirmed)
+    assert 0 < kept < 200
+    assert loaded.unconfirmed == state.unconfirmed[-kept:]
+    assert loaded.dropped == state.dropped + 200 - kept
+
+
+def test_new_events_beyond_the_bound_push_out_the_oldest() -> None:
+    state = persist.WakeState()
+    for seq in range(persist.MAX_UNCONFIRMED):
+        assert state.add_event(seq, None) == 0
+    assert state.add_event(persist.MAX_UNCONFIRMED, None) == 1
+    assert state.unconfirmed[0] == (1, None) and state.dropped == 1
+
+
+def test_a_full_display_message_and_the_full_bound_fit_in_sleep_memory() -> None:
+    state = make_state()
+    state.unconfirmed = [(seq, 1764770000 + seq) for seq in range(256)]
+    state.sent_seq, state.dropped = 255, 7
+    state.wifi_bssid, state.shown_key = "02a1b2c3d4e5", "5f0c2a9e|12|3481"
+    state.display = dict(
+        load_example("valid", "display_forecast")["payload"], lines=["y" * 36] * 6
+    )
+    memory = bytearray(4096)
+    persist.save(memory, state)
+    loaded = persist.load(memory)
+    assert loaded is not None
+    assert loaded.display == state.display
+    assert loaded.unconfirmed == state.unconfirmed and loaded.dropped == 7
 
 
 # protocol ------------------------------------------------------------------

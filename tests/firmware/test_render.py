@@ -130,7 +130,7 @@ def test_screen_is_pure_black_and_white_grays_of_the_panel(shot) -> None:
 
 
 def test_selfcheck_passes_on_cpython() -> None:
-    assert selfcheck.run() == 6
+    assert selfcheck.run() == 7
 
 
 def test_rendering_is_deterministic_for_the_same_content(tmp_path) -> None:

@@ -31,6 +31,11 @@ def seqs(watcher: Any) -> list[int]:
     return [e["seq"] for p in watcher.payloads("events") for e in p["events"]]
 
 
+def unique_seqs(watcher: Any) -> list[int]:
+    """Return the sequence numbers seen, each once, in order of first appearance."""
+    return list(dict.fromkeys(seqs(watcher)))
+
+
 def assert_slept_armed(report: dict[str, Any]) -> None:
     """Every wake must end in deep sleep with the latch cleared and a timer."""
     assert report["slept"] is True
@@ -67,8 +72,10 @@ def test_motion_inside_the_debounce_window_is_one_door_event(board, watcher) -> 
     board.wake()
     reports = board.door(3, spacing_s=5)
     assert [r["new_event"] for r in reports] == [True, False, False]
+    assert [r["published_events"] for r in reports] == [1, 0, 0]
     assert all(r["slept"] for r in reports)
-    wait_for(lambda: len(seqs(watcher)) == 1)
+    wait_for(lambda: len(seqs(watcher)) == 3)  # no display message confirms it
+    assert len(unique_seqs(watcher)) == 1
 
 
 def test_events_stay_in_the_backlog_while_the_broker_is_down(
@@ -89,10 +96,11 @@ def test_events_stay_in_the_backlog_while_the_broker_is_down(
         assert online["published_events"] == 3
         again = board.wake("timer")
         assert again["published_events"] == 0
-        wait_for(lambda: len(seqs(fresh)) == 3)
+        assert again["repeated_events"] == 3  # nothing showed them counted
+        wait_for(lambda: len(seqs(fresh)) == 6)
         time.sleep(0.2)
-        assert seqs(fresh) == sorted(set(seqs(fresh)))
-        assert len(fresh.payloads("events")) == 1  # one batched message
+        assert seqs(fresh) == sorted(set(seqs(fresh))) * 2
+        assert len(fresh.payloads("events")) == 2  # one batched message a wake
         states = fresh.payloads("state")
     finally:
         fresh.close()
@@ -120,9 +128,8 @@ def test_power_loss_never_reuses_a_sequence_number(board, watcher) -> None:
     report = board.wake()
     assert report["wake"] == "power_on"
     board.door(2)
-    wait_for(lambda: len(seqs(watcher)) == 5)
-    numbers = seqs(watcher)
-    assert len(set(numbers)) == 5
+    wait_for(lambda: len(unique_seqs(watcher)) == 5)
+    numbers = unique_seqs(watcher)
     assert numbers[3] > numbers[2]
     gens = {p["gen"] for p in watcher.payloads("events")}
     assert len(gens) == 1  # nvm kept the generation
@@ -266,4 +273,5 @@ def test_sleep_memory_holds_the_backlog_between_wakes(board) -> None:
     board.door(2)
     state = persist.load(bytearray((board.state_dir / "sleep_memory.bin").read_bytes()))
     assert state is not None
-    assert [seq for seq, _ts in state.backlog] == [0, 1]
+    assert [seq for seq, _ts in state.unconfirmed] == [0, 1]
+    assert state.sent_seq is None and state.unsent() == 2
