@@ -248,8 +248,15 @@ class Wake:
             # Subscribing first lets the retained display message arrive while the
             # publishes below wait for their acknowledgements: no extra wait.
             client.subscribe(self.topics["display"], qos=1)
-            self.publish_events(client)
-            self.publish_state(client)
+            if self.state.unsent():
+                self.publish_events(client)
+                self.publish_state(client)
+            else:
+                # Only repeats, if anything: the display message that arrives
+                # while the state waits for its ack usually confirms them all,
+                # which saves a whole events message.
+                self.publish_state(client)
+                self.publish_events(client)
             self.wait_display(client)
         finally:
             try:
