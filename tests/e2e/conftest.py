@@ -16,12 +16,30 @@ import displayio  # noqa: F401
 import pytest
 import pytest_socket
 
+from devtools.config import DOOR_COUNTER
 from devtools.hass import HassProcess
 from magtag.porter.log import configure as configure_log
 from magtag.sim import SimulatedBoard
 from tests.broker import Broker, free_port
 
 DEVICE_ID = "front-door"
+TOTAL = "sensor.front_door_door_events"
+TODAY = "sensor.front_door_door_events_today"
+LAST_SEEN = "sensor.front_door_last_seen"
+COUNT_TIMEOUT_S = 30
+
+
+def entity_value(hass: HassProcess, entity_id: str) -> str:
+    """Return an entity's state, failing when it does not exist."""
+    state = hass.client.state(entity_id)
+    assert state is not None, f"{entity_id} does not exist"
+    return str(state["state"])
+
+
+def wait_counts(hass: HassProcess, expected: int) -> None:
+    """Wait until both door sensors and the automation's counter show expected."""
+    for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
+        hass.client.wait_for_state(entity_id, str(expected), timeout_s=COUNT_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")

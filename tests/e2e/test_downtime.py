@@ -19,31 +19,21 @@ from devtools.mqtt import MqttPeer
 from magtag.porter import persist
 from magtag.sim import SimulatedBoard
 from tests.broker import Broker
-from tests.e2e.conftest import DEVICE_ID
+from tests.e2e.conftest import (
+    DEVICE_ID,
+    LAST_SEEN,
+    TODAY,
+    TOTAL,
+    entity_value,
+    wait_counts,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 TOPIC = f"iot_porter/{DEVICE_ID}"
-TOTAL = "sensor.front_door_door_events"
-TODAY = "sensor.front_door_door_events_today"
-LAST_SEEN = "sensor.front_door_last_seen"
 DOOR_STEP_S = 60
 ONLINE_EVENTS = 2
 OFFLINE_EVENTS = 3
-COUNT_TIMEOUT_S = 30
-
-
-def _value(hass: HassProcess, entity_id: str) -> str:
-    """Return an entity's state, failing when it does not exist."""
-    state = hass.client.state(entity_id)
-    assert state is not None, f"{entity_id} does not exist"
-    return str(state["state"])
-
-
-def _wait_counts(hass: HassProcess, expected: int) -> None:
-    """Wait until both door sensors and the automation's counter show expected."""
-    for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        hass.client.wait_for_state(entity_id, str(expected), timeout_s=COUNT_TIMEOUT_S)
 
 
 def _wait_home_assistant_listens(hass: HassProcess, broker: Broker) -> None:
@@ -55,7 +45,7 @@ def _wait_home_assistant_listens(hass: HassProcess, broker: Broker) -> None:
     peer = MqttPeer(broker.host, broker.port, f"{TOPIC}/state")
     try:
         state = peer.wait_for(f"{TOPIC}/state")
-        before = _value(hass, LAST_SEEN)
+        before = entity_value(hass, LAST_SEEN)
         time.sleep(1.1)  # last seen has one-second resolution
         peer.publish(f"{TOPIC}/state", state.payload, retain=True)
         hass.client.wait_for_state(LAST_SEEN, lambda value: value != before)
@@ -94,7 +84,7 @@ def test_door_events_while_home_assistant_is_down_are_counted_exactly_once(
 
     online = board.door(ONLINE_EVENTS, spacing_s=DOOR_STEP_S)
     assert [r["published_events"] for r in online] == [1] * ONLINE_EVENTS
-    _wait_counts(hass, ONLINE_EVENTS)
+    wait_counts(hass, ONLINE_EVENTS)
 
     hass.stop()
     # The broker is up: every publish is acknowledged, and heard by no one.
@@ -107,13 +97,13 @@ def test_door_events_while_home_assistant_is_down_are_counted_exactly_once(
     hass.start()
     expected = ONLINE_EVENTS + OFFLINE_EVENTS
     # The sensors restore the counts from before the stop, not the missed events.
-    assert _value(hass, TOTAL) == str(ONLINE_EVENTS)
+    assert entity_value(hass, TOTAL) == str(ONLINE_EVENTS)
     _wait_home_assistant_listens(hass, broker)
 
     back = board.wake("timer")
     assert back["published_events"] == 0
     assert back["repeated_events"] >= OFFLINE_EVENTS
-    _wait_counts(hass, expected)
+    wait_counts(hass, expected)
 
     # Home Assistant's next display message confirms them; the repeats stop.
     peer = MqttPeer(broker.host, broker.port, f"{TOPIC}/display")
@@ -135,5 +125,5 @@ def test_door_events_while_home_assistant_is_down_are_counted_exactly_once(
     # Repeats counted nothing twice, and nothing late arrives.
     time.sleep(1)
     for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        assert _value(hass, entity_id) == str(expected)
+        assert entity_value(hass, entity_id) == str(expected)
     assert hass.integration_errors() == []

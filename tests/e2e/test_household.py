@@ -23,15 +23,19 @@ from magtag.sim import SimulatedBoard
 from magtag.sim.hardware import FONT_PATH
 from magtag.sim.paper import PaperDisplay
 from tests.broker import Broker
-from tests.e2e.conftest import DEVICE_ID
+from tests.e2e.conftest import (
+    DEVICE_ID,
+    LAST_SEEN,
+    TODAY,
+    TOTAL,
+    entity_value,
+    wait_counts,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "protocol_examples"
 TOPIC = f"iot_porter/{DEVICE_ID}"
-TOTAL = "sensor.front_door_door_events"
-TODAY = "sensor.front_door_door_events_today"
-LAST_SEEN = "sensor.front_door_last_seen"
 DOOR_EVENT = "event.front_door_door"
 BOARD_ENTITIES = (
     TOTAL,
@@ -46,19 +50,6 @@ EVENTS_TOTAL = 50
 DOOR_STEP_S = 60
 
 
-def _value(hass: HassProcess, entity_id: str) -> str:
-    """Return an entity's state, failing when it does not exist."""
-    state = hass.client.state(entity_id)
-    assert state is not None, f"{entity_id} does not exist"
-    return str(state["state"])
-
-
-def _wait_counts(hass: HassProcess, expected: int) -> None:
-    """Wait until both door counters and the automation counter show expected."""
-    for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        hass.client.wait_for_state(entity_id, str(expected), timeout_s=30)
-
-
 def _wait_home_assistant_hears(hass: HassProcess, peer: MqttPeer) -> None:
     """Republish the board's retained state and wait for Home Assistant to see it.
 
@@ -70,7 +61,7 @@ def _wait_home_assistant_hears(hass: HassProcess, peer: MqttPeer) -> None:
         lambda: next((m for m in peer.received(f"{TOPIC}/state") if m.retain), None),
         what="the board's retained state",
     )
-    before = _value(hass, LAST_SEEN)
+    before = entity_value(hass, LAST_SEEN)
     time.sleep(1.1)  # last seen has one-second resolution
     peer.publish(f"{TOPIC}/state", state.payload, retain=True)
     hass.client.wait_for_state(LAST_SEEN, lambda value: value != before)
@@ -104,8 +95,8 @@ def test_discovered_board_creates_hub_and_entities(
             lambda entity_id=entity_id: hass.client.state(entity_id),
             what=entity_id,
         )
-    assert _value(hass, TOTAL) == "0"
-    assert _value(hass, "binary_sensor.front_door_connectivity") == "on"
+    assert entity_value(hass, TOTAL) == "0"
+    assert entity_value(hass, "binary_sensor.front_door_connectivity") == "on"
 
 
 def test_fifty_door_events_with_redelivery_and_broker_restart_count_fifty(
@@ -121,7 +112,7 @@ def test_fifty_door_events_with_redelivery_and_broker_restart_count_fifty(
         for batch in batches[3:8]:
             peer.publish(batch.topic, batch.payload)
         _wait_home_assistant_hears(hass, peer)
-        _wait_counts(hass, 20)
+        wait_counts(hass, 20)
     finally:
         peer.close()
 
@@ -146,14 +137,14 @@ def test_fifty_door_events_with_redelivery_and_broker_restart_count_fifty(
     finally:
         peer.close()
 
-    _wait_counts(hass, EVENTS_TOTAL)
+    wait_counts(hass, EVENTS_TOTAL)
     door = hass.client.state(DOOR_EVENT)
     assert door is not None
     assert door["attributes"]["event_type"] == "door_moved"
     # The counts stay: no late trigger or duplicate arrives afterwards.
     time.sleep(1)
     for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        assert _value(hass, entity_id) == str(EVENTS_TOTAL)
+        assert entity_value(hass, entity_id) == str(EVENTS_TOTAL)
 
 
 def _render(message: dict[str, Any], board: SimulatedBoard) -> Image.Image:
@@ -214,7 +205,7 @@ def test_restarted_home_assistant_keeps_counts(
     hass.restart()
 
     for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        assert _value(hass, entity_id) == str(EVENTS_TOTAL)
+        assert entity_value(hass, entity_id) == str(EVENTS_TOTAL)
     [entry] = hass.client.config_entries("iot_porter")
     assert entry["state"] == "loaded"
 
@@ -227,7 +218,7 @@ def test_restarted_home_assistant_keeps_counts(
         peer.close()
     [report] = board.door(1, spacing_s=DOOR_STEP_S)
     assert report["published_events"] == 1
-    _wait_counts(hass, EVENTS_TOTAL + 1)
+    wait_counts(hass, EVENTS_TOTAL + 1)
 
 
 def _device_examples() -> list[tuple[str, dict[str, Any]]]:
@@ -260,10 +251,13 @@ def test_bad_payloads_change_nothing_and_home_assistant_stays_healthy(
         peer.close()
 
     for entity_id in (TOTAL, TODAY, DOOR_COUNTER):
-        assert _value(hass, entity_id) == expected
+        assert entity_value(hass, entity_id) == expected
     assert hass.client.get("/api/")["message"] == "API running."
     assert hass.client.get("/api/config")["state"] == "RUNNING"
-    assert _value(hass, "sensor.front_door_battery") not in ("unknown", "unavailable")
+    assert entity_value(hass, "sensor.front_door_battery") not in (
+        "unknown",
+        "unavailable",
+    )
     assert hass.integration_errors() == []
     warnings = "\n".join(r.text for r in hass.log_records("WARNING"))
     assert "Dropped a message from front-door" in warnings
