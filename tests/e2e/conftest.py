@@ -20,7 +20,7 @@ from devtools.config import DOOR_COUNTER
 from devtools.hass import HassProcess
 from magtag.porter.log import configure as configure_log
 from magtag.sim import SimulatedBoard
-from tests.broker import Broker, free_port
+from tests.broker import Broker, free_port, running_broker
 
 DEVICE_ID = "front-door"
 TOTAL = "sensor.front_door_door_events"
@@ -49,18 +49,12 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def broker(e2e_dir: Path) -> Iterator[Broker]:
+def broker() -> Iterator[Broker]:
     """Run a real Mosquitto on a loopback port for the whole module."""
     # Module fixtures are set up after the per-test socket block; allow loopback.
     pytest_socket.enable_socket()
-    workdir = e2e_dir / "broker"
-    workdir.mkdir()
-    server = Broker(port=free_port(), workdir=workdir)
-    server.start()
-    try:
+    with running_broker() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

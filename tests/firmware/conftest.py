@@ -16,7 +16,7 @@ import pytest
 
 from magtag.porter.log import configure as configure_log
 from magtag.sim import SimulatedBoard
-from tests.broker import Broker, free_port
+from tests.broker import Broker, running_broker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "protocol_examples"
 DEVICE_ID = "front-door"
@@ -51,16 +51,10 @@ def quiet_firmware_log() -> Iterator[None]:
 
 
 @pytest.fixture
-def broker(socket_enabled: None, tmp_path: Path) -> Iterator[Broker]:
+def broker(socket_enabled: None) -> Iterator[Broker]:
     """Run a real Mosquitto on a loopback port."""
-    workdir = tmp_path / "broker"
-    workdir.mkdir()
-    server = Broker(port=free_port(), workdir=workdir)
-    server.start()
-    try:
+    with running_broker() as server:
         yield server
-    finally:
-        server.stop()
 
 
 class Watcher:
