@@ -42,6 +42,7 @@ from .aws_certs import (
     check_pems,
 )
 from .const import DOMAIN
+from .protocol import valid_base_topic
 
 if TYPE_CHECKING:
     from .coordinator import Board, CountedEvent
@@ -113,7 +114,6 @@ DRAIN_ON_STOP_S: Final = 2.0
 CLOSES_BEFORE_REJECTED: Final = 2
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_:-]{1,128}$")
-_TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,4}$")
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ENDPOINT = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*$")
 # OpenSSL alerts a server sends when it does not accept the client certificate.
@@ -208,7 +208,8 @@ def validate_settings(
         errors[CONF_AWS_PORT] = ERROR_INVALID_PORT
     if not valid_client_id(thing):
         errors[CONF_AWS_THING] = ERROR_INVALID_THING
-    if not _TOPIC_PREFIX.match(topic_prefix):
+    # The prefix follows the same rules as the local base topic.
+    if not valid_base_topic(topic_prefix):
         errors[CONF_AWS_TOPIC_PREFIX] = ERROR_INVALID_TOPIC_PREFIX
     if not 1 <= queue_limit <= MAX_QUEUE_LIMIT:
         errors[CONF_AWS_QUEUE_LIMIT] = ERROR_INVALID_QUEUE_LIMIT

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
 import textwrap
 import unicodedata
 
-# Characters the board's font can draw (docs/protocol.md, "Character set").
-EXTRA_GLYPHS = "°åäöÅÄÖéÉüÜ–"
-DISPLAY_CHARSET = frozenset(
-    [chr(code) for code in range(0x20, 0x7F)] + list(EXTRA_GLYPHS)
-)
+from .protocol import DISPLAY_CHARSET, ScreenBudget as Budget
 
-MIN_LINES = 1
-MAX_LINES = 12
-MIN_CHARS = 8
-MAX_CHARS = 60
+__all__ = ["DISPLAY_CHARSET", "Budget", "UnusableTextError", "fit_text"]
 
 # Fewer letters than this after cleaning is not a forecast anyone can read.
 MIN_LETTERS = 6
@@ -77,21 +69,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 class UnusableTextError(ValueError):
     """Raised when nothing readable is left of a text after cleaning."""
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """The room a board's screen has for forecast text."""
-
-    lines: int
-    chars: int
-
-    def __post_init__(self) -> None:
-        """Reject budgets the contract does not allow."""
-        if not MIN_LINES <= self.lines <= MAX_LINES:
-            raise ValueError(f"lines must be {MIN_LINES} to {MAX_LINES}")
-        if not MIN_CHARS <= self.chars <= MAX_CHARS:
-            raise ValueError(f"chars must be {MIN_CHARS} to {MAX_CHARS}")
 
 
 def to_charset(text: str) -> str:

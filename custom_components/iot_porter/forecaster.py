@@ -171,9 +171,8 @@ class ForecastService:
 
     def _request(self, board: Board) -> WriterRequest:
         """Return what the writer needs for one board."""
-        budget = board.budget
         return WriterRequest(
-            budget=Budget(budget.lines, budget.chars),
+            budget=board.budget,
             language=self.language,
             instructions=self.entry.options.get(CONF_INSTRUCTIONS, ""),
         )
@@ -256,8 +255,7 @@ class ForecastService:
                 return message.lines, SOURCE_MESSAGE
             del self.messages[board.device_id]
         result = self.results.get(board.device_id)
-        budget = Budget(board.budget.lines, board.budget.chars)
-        if result is None or self._result_budgets.get(board.device_id) != budget:
+        if result is None or self._result_budgets.get(board.device_id) != board.budget:
             self._refresher.async_schedule_call()
             return [], "local"
         return result.lines, result.source
@@ -267,8 +265,7 @@ class ForecastService:
         self, board: Board, text: str, duration: timedelta | None = None
     ) -> None:
         """Show a custom message on a board until the duration is over."""
-        budget = board.budget
-        lines = fit_text(text, Budget(budget.lines, budget.chars))
+        lines = fit_text(text, board.budget)
         until = dt_util.utcnow() + (duration or self.message_duration)
         self.messages[board.device_id] = DisplayMessage(lines, until)
         self._text_changed(board)

@@ -27,6 +27,8 @@ MAX_DISPLAY_BYTES: Final = 2048
 MAX_EVENTS_PER_BATCH: Final = 64
 MAX_SEQ: Final = 2**31 - 1
 MAX_DISPLAY_LINES: Final = 12
+MIN_SCREEN_CHARS: Final = 8
+MAX_SCREEN_CHARS: Final = 60
 
 DEVICE_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 BASE_TOPIC_RE: Final = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,4}$")
@@ -117,7 +119,7 @@ STATE_SCHEMA: Final = vol.Schema(
         vol.Required("screen"): vol.Schema(
             {
                 vol.Required("lines"): _int_in(1, MAX_DISPLAY_LINES),
-                vol.Required("chars"): _int_in(8, 60),
+                vol.Required("chars"): _int_in(MIN_SCREEN_CHARS, MAX_SCREEN_CHARS),
             },
             extra=vol.REMOVE_EXTRA,
         ),
@@ -131,7 +133,9 @@ DISPLAY_SCHEMA: Final = vol.Schema(
     {
         vol.Required("v"): PROTOCOL_VERSION,
         vol.Required("id"): _text(16, 1),
-        vol.Required("lines"): vol.All([_text(60)], vol.Length(max=MAX_DISPLAY_LINES)),
+        vol.Required("lines"): vol.All(
+            [_text(MAX_SCREEN_CHARS)], vol.Length(max=MAX_DISPLAY_LINES)
+        ),
         vol.Required("today"): _int_in(0, MAX_SEQ),
         vol.Required("total"): _int_in(0, 2**53),
         vol.Required("seq"): vol.Any(None, _int_in(0, MAX_SEQ)),
@@ -172,6 +176,13 @@ class ScreenBudget:
 
     lines: int
     chars: int
+
+    def __post_init__(self) -> None:
+        """Reject budgets the contract does not allow."""
+        if not 1 <= self.lines <= MAX_DISPLAY_LINES:
+            raise ValueError(f"lines must be 1 to {MAX_DISPLAY_LINES}")
+        if not MIN_SCREEN_CHARS <= self.chars <= MAX_SCREEN_CHARS:
+            raise ValueError(f"chars must be {MIN_SCREEN_CHARS} to {MAX_SCREEN_CHARS}")
 
 
 @dataclass(frozen=True, slots=True)
